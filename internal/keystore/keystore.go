@@ -1,0 +1,151 @@
+// Package keystore keeps black key and blob files in the key directory, in
+// the layout of NXP's caam-keygen (NAME holds the tagged black key,
+// NAME.bb the tagged blob), so keys made by either tool work with both.
+//
+// Unlike caam-keygen it never overwrites a key or a blob unless forced, and
+// then it first keeps a dated copy of the old blob: the blob is the only way
+// back to an encrypted volume's data (caam-facts section 9). Files are
+// written atomically, key 0600, blob 0400, directory 0700, and symlinks in
+// the directory are never followed.
+package keystore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/caamcrypt/caamcrypt/internal/fail"
+)
+
+// File modes of the key directory and its files.
+const (
+	DirMode  fs.FileMode = 0o700
+	KeyMode  fs.FileMode = 0o600
+	BlobMode fs.FileMode = 0o400
+)
+
+// BlobSuffix is appended to a key's name for its blob file (caam-keygen's convention).
+const BlobSuffix = ".bb"
+
+// maxFileSize bounds what Load reads: tagged objects are a few hundred bytes.
+const maxFileSize = 4096
+
+// ErrExists is wrapped when a key or blob file is already there.
+var ErrExists = errors.New("already exists")
+
+// Store is a key directory.
+type Store struct {
+	Dir string
+	// Now gives the time used to name backups; time.Now when nil.
+	Now func() time.Time
+}
+
+// New returns the store for dir.
+func New(dir string) *Store { return &Store{Dir: dir} }
+
+// ValidName checks that name can be a key name: a plain file name, no path
+// separators, no leading dot (hidden and temporary files), no control or
+// space characters, and not ending in the blob suffix.
+func ValidName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: key name %q %s", fail.ErrUsage, name, why)
+	}
+	switch {
+	case name == "":
+		return bad("is empty")
+	case len(name) > 200:
+		return bad("is longer than 200 bytes")
+	case strings.ContainsRune(name, '/'):
+		return bad("contains a path separator; give a name, the key directory is set with --key-dir")
+	case strings.HasPrefix(name, "."):
+		return bad("starts with a dot")
+	case strings.HasSuffix(name, BlobSuffix):
+		return bad("ends in " + BlobSuffix + ", which is the blob file's suffix")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || r == unicode.ReplacementChar {
+			return bad("contains a space, control or invalid character")
+		}
+	}
+	return nil
+}
+
+// KeyPath is the black key file of name.
+func (s *Store) KeyPath(name string) string { return filepath.Join(s.Dir, name) }
+
+// BlobPath is the blob file of name.
+func (s *Store) BlobPath(name string) string { return filepath.Join(s.Dir, name+BlobSuffix) }
+
+// ensureDir creates the key directory (mode 0700) if needed and checks
+// that it is a directory.
+func (s *Store) ensureDir() error {
+	if err := os.MkdirAll(s.Dir, DirMode); err != nil {
+		return fmt.Errorf("create key directory %s: %w", s.Dir, err)
+	}
+	st, err := os.Stat(s.Dir)
+	if err != nil {
+		return fmt.Errorf("key directory %s: %w", s.Dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%w: key directory %s is not a directory", fail.ErrUsage, s.Dir)
+	}
+	return nil
+}
+
+// exists reports whether path exists in any form, without following a symlink.
+func exists(path string) (bool, error) {
+	_, err := os.Lstat(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
+}
+
+// refuseExisting returns an error naming the first of paths that exists.
+func refuseExisting(paths ...string) error {
+	for _, p := range paths {
+		ok, err := exists(p)
+		if err != nil {
+			return fmt.Errorf("check %s: %w", p, err)
+		}
+		if ok {
+			return fmt.Errorf("%w: %s %w; it is never overwritten (use --force to replace it, keeping a dated copy of the old blob)",
+				fail.ErrRefused, p, ErrExists)
+		}
+	}
+	return nil
+}
+
+// readNoFollow reads a small file, refusing to follow a symlink.
+func readNoFollow(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("%w: %s is a symlink; caamcrypt does not follow links in the key directory", fail.ErrRefused, path)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %w", fail.ErrNotFound, err)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a tagged key or blob", path, maxFileSize)
+	}
+	return b, nil
+}

@@ -1,0 +1,181 @@
+package keystore
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caamcrypt/caamcrypt/internal/fail"
+)
+
+func TestValidName(t *testing.T) {
+	good := []string{"randomkey", "db-key_1", "logkey:", "K"}
+	for _, n := range good {
+		if err := ValidName(n); err != nil {
+			t.Errorf("ValidName(%q) = %v, want nil", n, err)
+		}
+	}
+	bad := map[string]string{
+		"":                       "empty",
+		"../etc/x":               "path separator",
+		"a/b":                    "path separator",
+		".hidden":                "dot",
+		"..":                     "dot",
+		"key.bb":                 "suffix",
+		"with space":             "space",
+		"tab\tname":              "space",
+		"nl\nname":               "space",
+		strings.Repeat("k", 201): "longer",
+	}
+	for n, want := range bad {
+		err := ValidName(n)
+		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidName(%q) = %v, want usage error mentioning %q", n, err, want)
+		}
+	}
+}
+
+func newStore(t *testing.T) *Store {
+	s := New(filepath.Join(t.TempDir(), "caam"))
+	s.Now = func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }
+	return s
+}
+
+func TestSaveModesAndLoad(t *testing.T) {
+	s := newStore(t)
+	if _, err := s.Save("k", []byte("black"), []byte("blob"), false); err != nil {
+		t.Fatal(err)
+	}
+	for path, mode := range map[string]os.FileMode{s.Dir: DirMode, s.KeyPath("k"): KeyMode, s.BlobPath("k"): BlobMode} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != mode {
+			t.Errorf("%s mode %v, want %v", path, st.Mode().Perm(), mode)
+		}
+	}
+	if b, err := s.LoadBlob("k"); err != nil || string(b) != "blob" {
+		t.Fatalf("LoadBlob = %q, %v", b, err)
+	}
+	if b, err := s.LoadKey("k"); err != nil || string(b) != "black" {
+		t.Fatalf("LoadKey = %q, %v", b, err)
+	}
+}
+
+func TestSaveNeverOverwrites(t *testing.T) {
+	s := newStore(t)
+	if _, err := s.Save("k", []byte("black1"), []byte("blob1"), false); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Save("k", []byte("black2"), []byte("blob2"), false)
+	if !errors.Is(err, ErrExists) || !errors.Is(err, fail.ErrRefused) {
+		t.Fatalf("second Save: %v, want refused/exists", err)
+	}
+	if b, _ := s.LoadBlob("k"); string(b) != "blob1" {
+		t.Fatalf("blob changed to %q", b)
+	}
+	if b, _ := s.LoadKey("k"); string(b) != "black1" {
+		t.Fatalf("key changed to %q", b)
+	}
+}
+
+// A blob left from an earlier key whose key file is gone must still stop a
+// new key of the same name: the old blob may be all that opens a volume.
+func TestSaveRefusesLoneBlob(t *testing.T) {
+	s := newStore(t)
+	if _, err := s.Save("k", []byte("black1"), []byte("blob1"), false); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(s.KeyPath("k"))
+	if _, err := s.Save("k", []byte("black2"), []byte("blob2"), false); !errors.Is(err, ErrExists) {
+		t.Fatalf("Save over lone blob: %v", err)
+	}
+	if b, _ := s.LoadBlob("k"); string(b) != "blob1" {
+		t.Fatalf("blob changed to %q", b)
+	}
+}
+
+func TestSaveForceKeepsDatedBackup(t *testing.T) {
+	s := newStore(t)
+	if _, err := s.Save("k", []byte("black1"), []byte("blob1"), false); err != nil {
+		t.Fatal(err)
+	}
+	backup, err := s.Save("k", []byte("black2"), []byte("blob2"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := s.BlobPath("k") + ".20261127T120000Z"; backup != want {
+		t.Fatalf("backup %q, want %q", backup, want)
+	}
+	if b, _ := os.ReadFile(backup); string(b) != "blob1" {
+		t.Fatalf("backup holds %q", b)
+	}
+	if b, _ := s.LoadBlob("k"); string(b) != "blob2" {
+		t.Fatalf("blob is %q after force", b)
+	}
+	// A second forced save in the same second must not clobber the backup.
+	if _, err := s.Save("k", []byte("black3"), []byte("blob3"), true); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("second forced save in the same second: %v, want exists error", err)
+	}
+	if b, _ := os.ReadFile(backup); string(b) != "blob1" {
+		t.Fatalf("backup overwritten with %q", b)
+	}
+}
+
+func TestSaveRollsBackBlobWhenKeyFails(t *testing.T) {
+	s := newStore(t)
+	if err := os.MkdirAll(s.Dir, DirMode); err != nil {
+		t.Fatal(err)
+	}
+	// A directory in the key file's place makes the key write fail after
+	// the blob was written.
+	if err := os.Mkdir(s.KeyPath("k"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save("k", []byte("black"), []byte("blob"), true); err == nil {
+		t.Fatal("Save succeeded with a directory in the key's place")
+	}
+	if _, err := os.Lstat(s.BlobPath("k")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("blob left behind after failed save: %v", err)
+	}
+}
+
+func TestLoadRefusesSymlink(t *testing.T) {
+	s := newStore(t)
+	if err := os.MkdirAll(s.Dir, DirMode); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "elsewhere.bb")
+	os.WriteFile(other, []byte("x"), 0o600)
+	if err := os.Symlink(other, s.BlobPath("k")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.LoadBlob("k")
+	if !errors.Is(err, fail.ErrRefused) || !strings.Contains(err.Error(), "symlink") {
+		t.Fatalf("LoadBlob through symlink: %v", err)
+	}
+	if _, err := s.LoadBlob("absent"); !errors.Is(err, fail.ErrNotFound) {
+		t.Fatalf("LoadBlob of a missing key: %v, want not found", err)
+	}
+}
+
+func TestSaveKeyNoOverwrite(t *testing.T) {
+	s := newStore(t)
+	if err := s.SaveKey("imp", []byte("one"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveKey("imp", []byte("two"), false); !errors.Is(err, ErrExists) {
+		t.Fatalf("SaveKey over existing: %v", err)
+	}
+	if err := s.SaveKey("imp", []byte("two"), true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.LoadKey("imp"); !bytes.Equal(b, []byte("two")) {
+		t.Fatalf("forced SaveKey left %q", b)
+	}
+}

@@ -1,0 +1,119 @@
+package keystore
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/caamcrypt/caamcrypt/internal/atomicfile"
+)
+
+// backupLayout names a dated copy of a replaced blob: NAME.bb.20260102T150405Z.
+const backupLayout = "20060102T150405Z"
+
+// Save stores a new key: the blob as NAME.bb, then the black key as NAME.
+// Without force it fails, touching nothing, if either file exists. With
+// force it first copies an existing blob to a dated backup and reports its
+// path. If writing the key fails after the blob was written, the blob step
+// is undone, so the directory is as before.
+func (s *Store) Save(name string, blackKey, blob []byte, force bool) (backup string, err error) {
+	if err := ValidName(name); err != nil {
+		return "", err
+	}
+	if err := s.ensureDir(); err != nil {
+		return "", err
+	}
+	keyPath, blobPath := s.KeyPath(name), s.BlobPath(name)
+	if !force {
+		if err := refuseExisting(blobPath, keyPath); err != nil {
+			return "", err
+		}
+		if err := atomicfile.Create(blobPath, blob, BlobMode); err != nil {
+			return "", fmt.Errorf("write blob %s: %w", blobPath, err)
+		}
+		if err := atomicfile.Create(keyPath, blackKey, KeyMode); err != nil {
+			s.undo(blobPath, "")
+			return "", fmt.Errorf("write black key %s: %w", keyPath, err)
+		}
+		return "", nil
+	}
+	backup, err = s.backupBlob(blobPath)
+	if err != nil {
+		return "", err
+	}
+	if err := atomicfile.Write(blobPath, blob, BlobMode); err != nil {
+		return backup, fmt.Errorf("write blob %s: %w", blobPath, err)
+	}
+	if err := atomicfile.Write(keyPath, blackKey, KeyMode); err != nil {
+		s.undo(blobPath, backup)
+		return backup, fmt.Errorf("write black key %s: %w", keyPath, err)
+	}
+	return backup, nil
+}
+
+// SaveKey stores a black key alone as NAME (what an import produces).
+// Without force an existing file is never replaced. Black keys are only
+// valid until the next power-on reset, so no backup is kept.
+func (s *Store) SaveKey(name string, blackKey []byte, force bool) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	if err := s.ensureDir(); err != nil {
+		return err
+	}
+	keyPath := s.KeyPath(name)
+	if !force {
+		if err := refuseExisting(keyPath); err != nil {
+			return err
+		}
+		if err := atomicfile.Create(keyPath, blackKey, KeyMode); err != nil {
+			return fmt.Errorf("write black key %s: %w", keyPath, err)
+		}
+		return nil
+	}
+	if err := atomicfile.Write(keyPath, blackKey, KeyMode); err != nil {
+		return fmt.Errorf("write black key %s: %w", keyPath, err)
+	}
+	return nil
+}
+
+// backupBlob copies an existing blob to a dated backup file and returns its
+// path, or "" when there is no blob to keep.
+func (s *Store) backupBlob(blobPath string) (string, error) {
+	old, err := readNoFollow(blobPath)
+	if err != nil {
+		if ok, _ := exists(blobPath); !ok {
+			return "", nil
+		}
+		return "", fmt.Errorf("read old blob to back it up: %w", err)
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	backup := blobPath + "." + now().UTC().Format(backupLayout)
+	if err := atomicfile.Create(backup, old, BlobMode); err != nil {
+		return "", fmt.Errorf("back up old blob to %s: %w", backup, err)
+	}
+	logrus.WithFields(logrus.Fields{"blob": blobPath, "backup": backup}).Info("kept a copy of the replaced blob")
+	return backup, nil
+}
+
+// undo puts the blob directory back after a failed Save: the new blob is
+// removed, or replaced by its backup when one was made.
+func (s *Store) undo(blobPath, backup string) {
+	var err error
+	if backup == "" {
+		err = os.Remove(blobPath)
+	} else {
+		var old []byte
+		if old, err = readNoFollow(backup); err == nil {
+			err = atomicfile.Write(blobPath, old, BlobMode)
+		}
+	}
+	if err != nil {
+		logrus.WithError(err).WithField("blob", blobPath).Error("could not undo the blob write")
+	}
+}
