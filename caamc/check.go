@@ -1,0 +1,19 @@
+package caamc
+
+import "fmt"
+
+// checkOutput validates an object the driver returned: it must parse, be
+// of the expected kind, encryption and red length. A failure means the
+// driver and caam-facts disagree; better to stop than write a file that
+// later fails to import.
+func checkOutput(op, device string, b []byte, want Kind, enc Encryption, redLen int) error {
+	obj, err := ParseObject(b)
+	if err != nil {
+		return fmt.Errorf("caam-keygen %s on %s returned an unusable %s: %w", op, device, want, err)
+	}
+	if obj.Kind() != want || obj.Encryption() != enc || int(obj.Tag.RedKeyLen) != redLen {
+		return fmt.Errorf("caam-keygen %s on %s: %w: asked for a %s of a %d-byte %s key, got a %s of a %d-byte %s key",
+			op, device, ErrBadTag, want, redLen, enc, obj.Kind(), obj.Tag.RedKeyLen, obj.Encryption())
+	}
+	return nil
+}
