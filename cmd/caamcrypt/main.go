@@ -1,0 +1,73 @@
+// Command caamcrypt manages encrypted storage on NXP i.MX devices: CAAM
+// black keys and their blobs, the kernel keyring, dm-crypt mappings,
+// filesystems and mounts, in one tool that refuses to lose data.
+//
+// The commands only parse flags, call one function of an orchestration
+// package and map its error to a message and an exit code (errors.go).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at link time: -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the process exit code. It never
+// calls os.Exit itself, so tests can drive the whole CLI.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "caamcrypt: %s\n", userMessage(err))
+	}
+	return exitCode(err)
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:    "caamcrypt",
+		Usage:   "encrypted storage with CAAM black keys on NXP i.MX",
+		Version: version,
+		Description: "caamcrypt creates CAAM black keys and blobs, loads them into the kernel keyring,\n" +
+			"maps dm-crypt volumes with the tk() ciphers, makes filesystems and mounts them,\n" +
+			"and unlocks them at boot from the blob alone. It never overwrites a key or blob\n" +
+			"and never formats a device that holds data unless forced.",
+		Reader:                 stdin,
+		Writer:                 stdout,
+		ErrWriter:              stderr,
+		Flags:                  globalFlags(),
+		Before:                 setupGlobals,
+		EnableBashCompletion:   true,
+		UseShortOptionHandling: true,
+		// Errors are printed and mapped to exit codes by run, in one place.
+		ExitErrHandler:        func(*cli.Context, error) {},
+		OnUsageError:          usageError,
+		CustomAppHelpTemplate: cli.AppHelpTemplate + exitCodeHelp,
+	}
+	app.Commands = append(app.Commands, keyCommands()...)
+	app.Commands = append(app.Commands, volumeCommands()...)
+	for _, c := range app.Commands {
+		setUsageErrorHandler(c)
+	}
+	return app
+}
+
+// setUsageErrorHandler makes every (sub)command report flag errors as usage
+// errors (exit code 2) the same way the top level does.
+func setUsageErrorHandler(c *cli.Command) {
+	if c.OnUsageError == nil {
+		c.OnUsageError = usageError
+	}
+	for _, s := range c.Subcommands {
+		setUsageErrorHandler(s)
+	}
+}

@@ -1,0 +1,79 @@
+package keyops
+
+import (
+	"crypto/rand"
+	"fmt"
+
+	"golang.org/x/crypto/pbkdf2"
+
+	"github.com/caamcrypt/caamcrypt/caamc"
+	"github.com/caamcrypt/caamcrypt/internal/fail"
+	"github.com/caamcrypt/caamcrypt/internal/keystore"
+)
+
+// SaltLen is the PBKDF2 salt length, the 8 bytes of OpenSSL's and caam-keygen's convention.
+const SaltLen = 8
+
+// IVLen is the length of the IV derived together with the key.
+const IVLen = 16
+
+// DefaultIterations is OpenSSL's default PBKDF2 iteration count.
+const DefaultIterations = 10000
+
+// DeriveParams are the inputs of Derive besides the passphrase.
+type DeriveParams struct {
+	Digest     string // sha1..sha512
+	Salt       []byte // nil: a random salt; empty non-nil: no salt
+	Iterations int
+	KeySize    int // red key bytes, 16..64
+	Enc        caamc.Encryption
+	Force      bool // replace an existing key, keeping a dated copy of its blob
+}
+
+// Derived is the outcome of Derive: the stored key and the public values a
+// user needs to derive the same key again.
+type Derived struct {
+	Created
+	Salt, IV []byte
+}
+
+// Derive computes key||IV = PBKDF2(passphrase, salt) and turns the key into
+// a CAAM black key and blob stored as name (like `openssl enc -pbkdf2 -P`
+// followed by `caam-keygen create NAME ENC -t KEY`). The passphrase and the
+// red key are wiped before it returns. The same passphrase, salt, digest and
+// iteration count always give the same red key, so a lost blob can be
+// remade on the same device.
+func Derive(kg Keygen, store *keystore.Store, name string, passphrase []byte, p DeriveParams) (*Derived, error) {
+	defer Wipe(passphrase)
+	if len(passphrase) == 0 {
+		return nil, fmt.Errorf("%w: the passphrase is empty", fail.ErrUsage)
+	}
+	h, err := Digest(p.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if p.Iterations < 1 {
+		return nil, fmt.Errorf("%w: iteration count %d: want at least 1", fail.ErrUsage, p.Iterations)
+	}
+	if p.KeySize < caamc.MinKeySize || p.KeySize > caamc.MaxKeySize {
+		return nil, fmt.Errorf("%w: key size %d: want %d..%d bytes", fail.ErrUsage, p.KeySize, caamc.MinKeySize, caamc.MaxKeySize)
+	}
+	salt := p.Salt
+	switch {
+	case salt == nil:
+		salt = make([]byte, SaltLen)
+		if _, err := rand.Read(salt); err != nil {
+			return nil, fmt.Errorf("random salt: %w", err)
+		}
+	case len(salt) != 0 && len(salt) != SaltLen:
+		return nil, fmt.Errorf("%w: salt is %d bytes: want %d", fail.ErrUsage, len(salt), SaltLen)
+	}
+	out := pbkdf2.Key(passphrase, salt, p.Iterations, p.KeySize+IVLen, h)
+	defer Wipe(out)
+	red, iv := out[:p.KeySize], append([]byte(nil), out[p.KeySize:]...)
+	c, err := Create(kg, store, name, p.Enc, caamc.KeySpec{Plaintext: red}, p.Force)
+	if err != nil {
+		return nil, err
+	}
+	return &Derived{Created: *c, Salt: salt, IV: iv}, nil
+}
