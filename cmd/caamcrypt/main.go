@@ -55,6 +55,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	}
 	app.Commands = append(app.Commands, keyCommands()...)
 	app.Commands = append(app.Commands, volumeCommands()...)
+	app.Commands = append(app.Commands, doctorCommand())
 	for _, c := range app.Commands {
 		setUsageErrorHandler(c)
 	}
