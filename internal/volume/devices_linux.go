@@ -1,0 +1,65 @@
+//go:build linux
+
+package volume
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/caamcrypt/caamcrypt/internal/caamtab"
+	"github.com/caamcrypt/caamcrypt/internal/probe"
+)
+
+// osDevices is Devices over the real /dev, /sys and package probe.
+type osDevices struct{}
+
+func (osDevices) Resolve(spec string) (string, error) { return caamtab.ResolveDevice(spec) }
+
+func (osDevices) Open(path string, write, excl bool) (BlockDev, error) {
+	flags := os.O_RDONLY | unix.O_CLOEXEC
+	if write {
+		flags = os.O_RDWR | unix.O_CLOEXEC
+	}
+	if excl {
+		// Without O_CREAT, O_EXCL on a block device means "fail with EBUSY
+		// if mounted or held" (open(2)); it is ignored for regular files.
+		flags |= os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	logrus.WithFields(logrus.Fields{"pkg": "volume", "path": path, "write": write, "excl": excl, "err": err}).Debug("open")
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (osDevices) Size(path string) (int64, error) { return probe.SizeBytes(path) }
+
+func (osDevices) ID(path string) (string, error) { return blockID(path) }
+
+// PathOf finds the node of "major:minor" through sysfs: the DEVNAME in
+// /sys/dev/block/<maj:min>/uevent.
+func (osDevices) PathOf(id string) string {
+	if strings.Contains(id, "/") {
+		return id
+	}
+	f, err := os.Open(filepath.Join("/sys/dev/block", id, "uevent"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if name, ok := strings.CutPrefix(sc.Text(), "DEVNAME="); ok {
+			return "/dev/" + name
+		}
+	}
+	return ""
+}
+
+func (osDevices) InUse(path string) ([]probe.Finding, error) { return probe.InUse(path) }

@@ -1,0 +1,167 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/caamcrypt/caamcrypt/dm"
+	"github.com/caamcrypt/caamcrypt/internal/fail"
+	"github.com/caamcrypt/caamcrypt/internal/header"
+)
+
+// Format makes a new encrypted volume on o.Device and leaves it open
+// (mapped, and mounted if o.Mount is set) so the caller can write to it.
+//
+// It refuses, unless o.Force, a device that holds a filesystem, partition
+// table or caamcrypt header, or that is mounted, mapped or opened
+// exclusively; even with Force the kernel's own refusal of a busy device
+// (O_EXCL) stands. On failure every step is rolled back in reverse order;
+// see the package comment for the one exception (a written header stays).
+func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err error) {
+	enc, err := o.normalize()
+	if err != nil {
+		return nil, err
+	}
+	dev, err := m.d.devices.Resolve(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	if o.Name == "" {
+		o.Name = defaultName(o.Label, dev)
+	}
+	if err := ValidName(o.Name); err != nil {
+		return nil, err
+	}
+	unlock, err := m.d.locker.Lock(ctx, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	log := m.log.WithField("device", dev).WithField("name", o.Name)
+	m.removeStaleCheck(o.Name)
+
+	if err := m.refuseMapped(o.Name); err != nil {
+		return nil, err
+	}
+	bd, err := m.openForFormat(dev, o.Force)
+	if err != nil {
+		return nil, err
+	}
+	closeDev := func() error {
+		if bd == nil {
+			return nil
+		}
+		e := bd.Close()
+		bd = nil
+		return e
+	}
+	defer closeDev()
+	if err := m.refuseContents(bd, dev, o.Force); err != nil {
+		return nil, err
+	}
+	size, err := m.d.devices.Size(dev)
+	if err != nil {
+		return nil, fmt.Errorf("size of %s: %w", dev, err)
+	}
+	offset := int64(0)
+	if o.Type == TypeCAAMCrypt {
+		offset = header.DefaultPayloadOffset
+	}
+	if size-offset < int64(o.SectorSize) {
+		return nil, fmt.Errorf("%w: %s is %d bytes: too small for a %s volume", fail.ErrUsage, dev, size, o.Type)
+	}
+
+	// From here on things are made: record how to take each back.
+	u := &undoStack{log: log}
+	headerWritten := false
+	defer func() {
+		if err == nil {
+			u.release()
+			return
+		}
+		err = u.run(err)
+		if headerWritten {
+			err = fmt.Errorf("%w (the new caamcrypt header stays on %s; nothing is mapped and the key was "+
+				"dropped from the keyring: format it again with --force)", err, dev)
+		}
+	}()
+
+	black, blob, keyName, err := m.formatKey(u, &o, enc)
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(black)
+	id := uuid.New()
+	if o.Type == TypeCAAMCrypt {
+		h, err := newHeader(id, o, black, blob, offset)
+		if err != nil {
+			return nil, err
+		}
+		headerWritten = true // from the first byte on: a failed write may leave part of it
+		if err := header.Write(bd, h); err != nil {
+			return nil, fmt.Errorf("write header to %s: %w", dev, err)
+		}
+		if err := bd.Sync(); err != nil {
+			return nil, fmt.Errorf("sync header to %s: %w", dev, err)
+		}
+		log.WithField("uuid", id).Info("header written")
+	}
+	// dm-crypt claims the device exclusively: our O_EXCL descriptor must go.
+	if err := closeDev(); err != nil {
+		return nil, fmt.Errorf("close %s: %w", dev, err)
+	}
+
+	spec := cryptSpec{
+		Cipher: DefaultCipher, KeyLen: len(black), KeyDesc: keyDescription(o.Type, id, o.Name),
+		Device: dev, Offset: offset, Length: size - offset, SectorSize: o.SectorSize,
+	}
+	ring := m.cfg.Keyring
+	keyID, err := m.loadKey(u, spec.KeyDesc, black, ring)
+	if err != nil {
+		return nil, err
+	}
+	if o.Type == TypeCAAMCrypt {
+		if err := m.writeCheck(u, o.Name, id, spec); err != nil {
+			return nil, err
+		}
+	}
+	t, err := spec.target()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.createMapping(u, o.Name, t, dm.CreateOptions{UUID: mapUUID(o.Type, id, o.Name)}); err != nil {
+		return nil, err
+	}
+	if !o.KeepKey {
+		if err := m.unlinkKey(u, keyID, ring); err != nil {
+			return nil, err
+		}
+	}
+	node := m.d.mapper.NodePath(o.Name)
+	if o.Wipe {
+		if err := m.wipeDevice(ctx, node, int64(t.Length)*512, o.Progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.FS != FSNone {
+		if err := m.d.fs.Mkfs(ctx, node, o.FS, o.Label); err != nil {
+			return nil, fmt.Errorf("make %s filesystem on %s: %w", o.FS, node, err)
+		}
+	}
+	if o.Mount != "" {
+		if err := m.mount(node, o.Mount, o.FS, false); err != nil {
+			return nil, err
+		}
+	}
+	v = &Volume{
+		Name: o.Name, Type: o.Type, Device: dev, Node: node, Label: o.Label, Key: keyName,
+		Cipher: spec.Cipher, SectorSize: o.SectorSize, Size: int64(t.Length) * 512, MountPoint: o.Mount,
+	}
+	if o.Type == TypeCAAMCrypt {
+		v.UUID = id.String()
+	}
+	log.Info("volume formatted and open")
+	return v, nil
+}

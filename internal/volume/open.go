@@ -1,0 +1,285 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/caamcrypt/caamcrypt/dm"
+	"github.com/caamcrypt/caamcrypt/internal/fail"
+	"github.com/caamcrypt/caamcrypt/internal/header"
+)
+
+// Open maps a volume and, with o.Mount, checks and mounts its filesystem.
+//
+// Opening a volume that is already open over the same device succeeds and
+// changes nothing (it mounts only if asked and not mounted there). For a
+// caamcrypt volume the key is verified through the key-check area before
+// the payload is mapped: a stale key or foreign blob fails with
+// fail.ErrWrongKey and leaves nothing mapped. Any failure undoes every step.
+func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error) {
+	ring, err := o.normalize(m.cfg.Keyring)
+	if err != nil {
+		return nil, err
+	}
+	if o.Device == "" {
+		return m.openByName(o)
+	}
+	dev, err := m.d.devices.Resolve(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	var h *header.Header
+	if o.Type == TypeCAAMCrypt {
+		if h, err = m.readHeader(dev); err != nil {
+			return nil, err
+		}
+	} else if err := m.refuseHeaderForPlain(dev); err != nil {
+		return nil, err
+	}
+	if o.Name == "" {
+		label := ""
+		if h != nil {
+			label = h.Label
+		}
+		o.Name = defaultName(label, dev)
+	}
+	if err := ValidName(o.Name); err != nil {
+		return nil, err
+	}
+	unlock, err := m.d.locker.Lock(ctx, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	m.removeStaleCheck(o.Name)
+
+	if v, done, err := m.alreadyOpen(o, dev); done || err != nil {
+		return v, err
+	}
+	if maps, err := m.mappingsOf(dev); err != nil {
+		return nil, err
+	} else if len(maps) > 0 {
+		return nil, fmt.Errorf("%w: %s is already open as %s; close it first or open it under that name",
+			fail.ErrRefused, dev, strings.Join(maps, ", "))
+	}
+	size, err := m.d.devices.Size(dev)
+	if err != nil {
+		return nil, fmt.Errorf("size of %s: %w", dev, err)
+	}
+
+	u := &undoStack{log: m.log.WithField("device", dev).WithField("name", o.Name)}
+	defer func() {
+		if err != nil {
+			err = u.run(err)
+		} else {
+			u.release()
+		}
+	}()
+
+	black, spec, id, keyName, err := m.openKey(o, dev, h, size)
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(black)
+	keyID, err := m.loadKey(u, spec.KeyDesc, black, ring)
+	if err != nil {
+		return nil, err
+	}
+	if o.Type == TypeCAAMCrypt {
+		if err := m.verifyCheck(u, o.Name, id, spec); err != nil {
+			return nil, err
+		}
+	}
+	t, err := spec.target()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.createMapping(u, o.Name, t, dm.CreateOptions{UUID: mapUUID(o.Type, id, o.Name), ReadOnly: o.ReadOnly}); err != nil {
+		return nil, err
+	}
+	if !o.KeepKey {
+		if err := m.unlinkKey(u, keyID, ring); err != nil {
+			return nil, err
+		}
+	}
+	node := m.d.mapper.NodePath(o.Name)
+	if o.Mount != "" {
+		if err := m.checkAndMount(ctx, node, o.Mount, o.ReadOnly); err != nil {
+			return nil, err
+		}
+	}
+	v = &Volume{
+		Name: o.Name, Type: o.Type, Device: dev, Node: node, Key: keyName, Cipher: spec.Cipher,
+		SectorSize: spec.SectorSize, Size: int64(t.Length) * 512, ReadOnly: o.ReadOnly, MountPoint: o.Mount,
+	}
+	if h != nil {
+		v.UUID, v.Label = h.UUID.String(), h.Label
+	}
+	m.log.WithField("name", o.Name).WithField("device", dev).Info("volume open")
+	return v, nil
+}
+
+// openKey imports the volume key and returns it with the table spec of the
+// payload. The caller wipes black.
+func (m *Manager) openKey(o OpenOptions, dev string, h *header.Header, size int64) (black []byte, spec cryptSpec, id uuid.UUID, keyName string, err error) {
+	if h == nil { // plain: the seed's layout, key from <keydir>/<key>.bb
+		keyName = o.Key
+		if keyName == "" {
+			keyName = o.Name
+		}
+		blob, err := m.d.store.LoadBlob(keyName)
+		if err != nil {
+			return nil, spec, id, "", fmt.Errorf("load blob of key %q for %s: %w", keyName, dev, err)
+		}
+		if black, err = m.importBlob(blob, "the blob of key "+keyName); err != nil {
+			return nil, spec, id, "", err
+		}
+		spec = cryptSpec{Cipher: o.Cipher, KeyLen: len(black), KeyDesc: keyDescription(TypePlain, id, o.Name),
+			Device: dev, Length: size, SectorSize: o.SectorSize, Discard: o.Discard}
+		return black, spec, id, keyName, nil
+	}
+	if black, err = m.importBlob(h.Blob, "the header of "+dev); err != nil {
+		return nil, spec, id, "", err
+	}
+	if len(black) != int(h.KeyLen) {
+		n := len(black)
+		wipe(black)
+		return nil, spec, id, "", fmt.Errorf("%w: the blob in the header of %s gave a %d-byte black key, the header records %d: "+
+			"header or blob altered", fail.ErrWrongKey, dev, n, h.KeyLen)
+	}
+	length := size - int64(h.PayloadOffset)
+	if h.PayloadSize != 0 {
+		if int64(h.PayloadOffset+h.PayloadSize) > size {
+			wipe(black)
+			return nil, spec, id, "", fmt.Errorf("%w: %s is %d bytes, smaller than the volume its header describes (%d): "+
+				"wrong device or truncated image", fail.ErrRefused, dev, size, h.PayloadOffset+h.PayloadSize)
+		}
+		length = int64(h.PayloadSize)
+	}
+	spec = cryptSpec{Cipher: h.Cipher, KeyLen: len(black), KeyDesc: keyDescription(TypeCAAMCrypt, h.UUID, o.Name),
+		Device: dev, Offset: int64(h.PayloadOffset), Length: length, SectorSize: int(h.SectorSize), Discard: o.Discard}
+	return black, spec, h.UUID, "", nil
+}
+
+// readHeader reads the header of a caamcrypt volume and classifies failures.
+func (m *Manager) readHeader(dev string) (*header.Header, error) {
+	bd, err := m.d.devices.Open(dev, false, false)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dev, err)
+	}
+	defer bd.Close()
+	h, rep, err := header.Read(bd)
+	if err != nil {
+		return nil, classifyHeaderErr(dev, err)
+	}
+	m.logHeaderReport(dev, rep)
+	return h, nil
+}
+
+// refuseHeaderForPlain refuses to open a caamcrypt volume as plain: the
+// plain layout would map the header as data and decrypt garbage.
+func (m *Manager) refuseHeaderForPlain(dev string) error {
+	bd, err := m.d.devices.Open(dev, false, false)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dev, err)
+	}
+	defer bd.Close()
+	if header.Has(bd) {
+		return fmt.Errorf("%w: %s has a caamcrypt header: open it without --type plain", fail.ErrRefused, dev)
+	}
+	return nil
+}
+
+// alreadyOpen handles an existing mapping named o.Name: over dev it is the
+// idempotent success (mounting if asked and not yet mounted there); over
+// another device it is refused.
+func (m *Manager) alreadyOpen(o OpenOptions, dev string) (*Volume, bool, error) {
+	info, err := m.d.mapper.Info(o.Name)
+	if err != nil {
+		return nil, true, fmt.Errorf("look up mapping %s: %w", o.Name, err)
+	}
+	if !info.Exists {
+		return nil, false, nil
+	}
+	mt, ok, err := m.cryptTable(o.Name)
+	if err != nil {
+		return nil, true, err
+	}
+	if !ok || !m.sameDevice(mt.Params.Device, dev) {
+		return nil, true, fmt.Errorf("%w: a mapping named %s exists over another device; choose another --name or close it",
+			fail.ErrRefused, o.Name)
+	}
+	if info.ReadOnly != o.ReadOnly {
+		m.log.WithField("name", o.Name).Warnf("volume is already open with read-only=%v; not changed", info.ReadOnly)
+	}
+	node := m.d.mapper.NodePath(o.Name)
+	if o.Mount != "" {
+		mps, err := m.d.mounter.MountPoints(node)
+		if err != nil {
+			return nil, true, err
+		}
+		if !slices.Contains(mps, o.Mount) {
+			if err := m.checkAndMount(context.Background(), node, o.Mount, info.ReadOnly); err != nil {
+				return nil, true, err
+			}
+		}
+	}
+	ss, _ := mt.Params.SectorSize()
+	v := m.volumeOf(o.Name, info.UUID, mt)
+	v.Device, v.SectorSize, v.ReadOnly, v.MountPoint, v.AlreadyOpen = dev, ss, info.ReadOnly, o.Mount, true
+	m.log.WithField("name", o.Name).Info("volume already open")
+	return v, true, nil
+}
+
+// openByName succeeds when the named volume is open (nothing to find it by
+// otherwise: the CLI looks names up in the caamtab).
+func (m *Manager) openByName(o OpenOptions) (*Volume, error) {
+	if err := ValidName(o.Name); err != nil {
+		return nil, err
+	}
+	info, err := m.d.mapper.Info(o.Name)
+	if err != nil {
+		return nil, fmt.Errorf("look up mapping %s: %w", o.Name, err)
+	}
+	if !info.Exists {
+		return nil, fmt.Errorf("%w: volume %s is not open and no device was given", fail.ErrNotFound, o.Name)
+	}
+	mt, ok, err := m.cryptTable(o.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: mapping %s is not a dm-crypt volume", fail.ErrRefused, o.Name)
+	}
+	path := m.d.devices.PathOf(mt.Params.Device)
+	if path == "" {
+		path = mt.Params.Device
+	}
+	v, _, err := m.alreadyOpen(o, path)
+	return v, err
+}
+
+// volumeOf describes an existing mapping.
+func (m *Manager) volumeOf(name, dmUUID string, mt mappedTable) *Volume {
+	v := &Volume{Name: name, Node: m.d.mapper.NodePath(name), Cipher: mt.Params.Cipher, Size: int64(mt.Length) * 512}
+	if id, ok := parseMapUUID(dmUUID); ok {
+		v.Type = id.Type
+		if id.Type == TypeCAAMCrypt {
+			v.UUID = id.UUID.String()
+		}
+	}
+	return v
+}
+
+// logHeaderReport warns when a header copy was damaged: the volume still
+// opens from the good copy, but the user should repair the other.
+func (m *Manager) logHeaderReport(dev string, rep header.ReadReport) {
+	if rep.Damaged() {
+		m.log.WithField("device", dev).Warnf("header copy %c of %s is damaged or differs; opened from copy %c: "+
+			"back it up (caamcrypt header backup) and restore it to rewrite both copies", 'B'-rune(rep.Used), dev, 'A'+rune(rep.Used))
+	}
+}
