@@ -44,8 +44,9 @@ func usageError(_ *cli.Context, err error, _ bool) error {
 // classify adds a failure category to errors of packages that do not know
 // about package fail (caamc, dm), so their errors get the right exit code.
 func classify(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || fail.ExitCode(err) != fail.ExitFailure {
+		// Nil, or already in a category: the innermost decision stands.
+		return err
 	}
 	for _, r := range classRules {
 		if errors.Is(err, r.cause) {

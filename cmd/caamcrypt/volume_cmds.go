@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/caamcrypt/caamcrypt/dm"
+	"github.com/caamcrypt/caamcrypt/internal/caamtab"
+	"github.com/caamcrypt/caamcrypt/internal/fail"
+	"github.com/caamcrypt/caamcrypt/internal/volume"
+)
+
+func init() {
+	classRules = append(classRules,
+		classRule{dm.ErrUnsupported, fail.ErrNotReady},
+		classRule{dm.ErrLibrary, fail.ErrNotReady},
+		classRule{dm.ErrExists, fail.ErrRefused},
+	)
+}
+
+// volumeCommands returns the volume commands: format, open, close, status
+// and header. (open --all, close --all and doctor come later.)
+func volumeCommands() []*cli.Command {
+	return []*cli.Command{formatCommand(), openCommand(), closeCommand(), statusCommand(), headerCommand()}
+}
+
+// newVolumeManager builds the orchestration from the global flags.
+func newVolumeManager(c *cli.Context) *volume.Manager {
+	return volume.NewManager(volume.Config{
+		KeyDir:     c.String("key-dir"),
+		CAAMDevice: c.String("caam-device"),
+		Log:        logrus.StandardLogger(),
+	})
+}
+
+// isDeviceArg tells a device spec from a volume name: a path, or
+// UUID=, LABEL=, PARTUUID=, PARTLABEL= (volume names contain no '/' or '=').
+func isDeviceArg(s string) bool {
+	return strings.ContainsAny(s, "/=")
+}
+
+// deviceArg makes a relative path absolute (the resolver wants absolute
+// paths: an image file in the current directory is a fine device in tests).
+func deviceArg(s string) string {
+	if strings.Contains(s, "=") || filepath.IsAbs(s) {
+		return s
+	}
+	if abs, err := filepath.Abs(s); err == nil {
+		return abs
+	}
+	return s
+}
+
+// configEntry returns the caamtab entry named name, or nil when the file
+// does not exist or has no such entry.
+func configEntry(c *cli.Context, name string) (*caamtab.Entry, error) {
+	entries, err := caamtab.ParseFile(c.String("config"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range entries {
+		if entries[i].Name == name {
+			return &entries[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func formatCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "format",
+		Usage:     "make a new encrypted volume on DEVICE and leave it open",
+		ArgsUsage: "DEVICE",
+		Description: "Creates a CAAM key (or reuses --key), writes the caamcrypt header holding the blob\n" +
+			"(--type caamcrypt) or keeps the seed's headerless layout (--type plain, key files\n" +
+			"NAME and NAME.bb in the key directory), maps the volume at /dev/mapper/NAME and\n" +
+			"makes a filesystem. Refuses a device that holds data or is in use unless --force.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "mapping name (default: the label, else the device's name)"},
+			&cli.StringFlag{Name: "label", Usage: "volume and filesystem label"},
+			&cli.StringFlag{Name: "key", Usage: "reuse key NAME of the key directory (plain: made if missing; default: the volume name)"},
+			&cli.BoolFlag{Name: "save-key", Usage: "caamcrypt type: also save the new key as files NAME and NAME.bb in the key directory"},
+			&cli.StringFlag{Name: "enc", Value: "ecb", Usage: "black key encryption: ecb or ccm"},
+			&cli.IntFlag{Name: "key-size", Value: volume.DefaultKeySize, Usage: "red key size in bytes (16..64)"},
+			&cli.IntFlag{Name: "sector-size", Usage: "dm-crypt sector size, 512..4096 (default 4096; plain: 512)"},
+			&cli.StringFlag{Name: "fs", Value: volume.FSExt4, Usage: "filesystem: ext4 or none"},
+			&cli.StringFlag{Name: "type", Value: volume.TypeCAAMCrypt, Usage: "volume type: caamcrypt or plain"},
+			&cli.BoolFlag{Name: "wipe", Usage: "fill the volume with encrypted zeros first (slow)"},
+			&cli.BoolFlag{Name: "force", Usage: "format even if the device holds a filesystem, partition table or caamcrypt header"},
+			&cli.StringFlag{Name: "mount", Usage: "mount the new filesystem on DIR"},
+			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring after the table load"},
+		},
+		Action: formatAction,
+	}
+}
+
+func formatAction(c *cli.Context) error {
+	a, err := args(c, "DEVICE")
+	if err != nil {
+		return err
+	}
+	o := volume.FormatOptions{
+		Device: deviceArg(a[0]), Name: c.String("name"), Label: c.String("label"), Key: c.String("key"),
+		SaveKey: c.Bool("save-key"), Enc: c.String("enc"), KeySize: c.Int("key-size"),
+		SectorSize: c.Int("sector-size"), FS: c.String("fs"), Type: c.String("type"), Wipe: c.Bool("wipe"),
+		Force: c.Bool("force"), Mount: c.String("mount"), KeepKey: c.Bool("keep-key"),
+	}
+	if o.Wipe {
+		p := newProgress(c.App.ErrWriter, "wiping")
+		defer p.finish()
+		o.Progress = p.update
+	}
+	v, err := newVolumeManager(c).Format(ctx(c), o)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "formatted %s as %s volume %s", v.Device, v.Type, v.Name)
+	if v.UUID != "" {
+		fmt.Fprintf(w, " (UUID %s)", v.UUID)
+	}
+	fmt.Fprintf(w, "; open at %s", v.Node)
+	if v.MountPoint != "" {
+		fmt.Fprintf(w, ", mounted on %s", v.MountPoint)
+	}
+	fmt.Fprintln(w)
+	if v.Key != "" {
+		fmt.Fprintf(w, "key files: %s and %s.bb in the key directory; keep a copy of the blob, it is the only way back to the data\n", v.Key, v.Key)
+	}
+	return nil
+}
+
+func openCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "open",
+		Usage:     "unlock a volume: import its blob, check the key, map it, and mount it if asked",
+		ArgsUsage: "DEVICE|NAME",
+		Description: "DEVICE is a path, UUID=... or LABEL=...; a NAME is looked up in the volume table\n" +
+			"(--config). Opening an open volume succeeds and changes nothing.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "mapping name (default: the header label, else the device's name)"},
+			&cli.StringFlag{Name: "mount", Usage: "check and mount the filesystem on DIR"},
+			&cli.BoolFlag{Name: "readonly", Usage: "map (and mount) read-only"},
+			&cli.StringFlag{Name: "type", Usage: "volume type: caamcrypt (default) or plain"},
+			&cli.StringFlag{Name: "key", Usage: "plain: key name in the key directory (default: the volume name)"},
+			&cli.IntFlag{Name: "sector-size", Usage: "plain: dm-crypt sector size (default 512, as the seed)"},
+			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring after the table load"},
+		},
+		Action: openAction,
+	}
+}
+
+func openAction(c *cli.Context) error {
+	a, err := args(c, "DEVICE|NAME")
+	if err != nil {
+		return err
+	}
+	o := volume.OpenOptions{Name: c.String("name")}
+	if isDeviceArg(a[0]) {
+		o.Device = deviceArg(a[0])
+	} else {
+		if o.Name != "" && o.Name != a[0] {
+			return fmt.Errorf("%w: open %s --name %s: give the name once", fail.ErrUsage, a[0], o.Name)
+		}
+		o.Name = a[0]
+		e, err := configEntry(c, a[0])
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			o = openOptionsFromEntry(*e)
+		}
+	}
+	applyOpenFlags(c, &o)
+	v, err := newVolumeManager(c).Open(ctx(c), o)
+	if err != nil {
+		return err
+	}
+	state := "opened"
+	if v.AlreadyOpen {
+		state = "already open:"
+	}
+	fmt.Fprintf(c.App.Writer, "%s %s at %s", state, v.Name, v.Node)
+	if v.MountPoint != "" {
+		fmt.Fprintf(c.App.Writer, ", mounted on %s", v.MountPoint)
+	}
+	fmt.Fprintln(c.App.Writer)
+	return nil
+}
+
+// openOptionsFromEntry turns a caamtab line into open options (what
+// open --all will loop over).
+func openOptionsFromEntry(e caamtab.Entry) volume.OpenOptions {
+	return volume.OpenOptions{
+		Device: e.Device, Name: e.Name, Key: e.Key, Mount: e.Options.Mount, ReadOnly: e.Options.ReadOnly,
+		Type: e.Options.Type, SectorSize: e.Options.SectorSize, Discard: e.Options.Discard, Cipher: e.Options.Cipher,
+		KeepKey: e.Options.KeepKey, Keyring: e.Options.Keyring,
+	}
+}
+
+// applyOpenFlags lets command-line flags override the table.
+func applyOpenFlags(c *cli.Context, o *volume.OpenOptions) {
+	if c.IsSet("mount") {
+		o.Mount = c.String("mount")
+	}
+	if c.IsSet("readonly") {
+		o.ReadOnly = c.Bool("readonly")
+	}
+	if c.IsSet("type") {
+		o.Type = c.String("type")
+	}
+	if c.IsSet("key") {
+		o.Key = c.String("key")
+	}
+	if c.IsSet("sector-size") {
+		o.SectorSize = c.Int("sector-size")
+	}
+	if c.IsSet("keep-key") {
+		o.KeepKey = c.Bool("keep-key")
+	}
+}
+
+func closeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "close",
+		Usage:     "unmount a volume, remove its mapping and drop its key; closing a closed volume succeeds",
+		ArgsUsage: "NAME|DEVICE",
+		Action:    closeAction,
+	}
+}
+
+func closeAction(c *cli.Context) error {
+	a, err := args(c, "NAME|DEVICE")
+	if err != nil {
+		return err
+	}
+	o := volume.CloseOptions{Name: a[0]}
+	if isDeviceArg(a[0]) {
+		o = volume.CloseOptions{Device: deviceArg(a[0])}
+	}
+	if err := newVolumeManager(c).Close(ctx(c), o); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "closed %s\n", a[0])
+	return nil
+}
+
+// ctx returns the command's context (never nil).
+func ctx(c *cli.Context) context.Context {
+	if c.Context != nil {
+		return c.Context
+	}
+	return context.Background()
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestVolumeUsageErrors(t *testing.T) {
+	for _, a := range [][]string{
+		{"format"},
+		{"format", "/dev/a", "/dev/b"},
+		{"format", "--type", "luks", "/dev/null"},
+		{"format", "--fs", "xfs", "/dev/null"},
+		{"format", "--sector-size", "1000", "/dev/null"},
+		{"format", "--key-size", "8", "/dev/null"},
+		{"format", "--fs", "none", "--mount", "/mnt", "/dev/null"},
+		{"open"},
+		{"open", "data", "--name", "other"},
+		{"close"},
+		{"status", "a", "b"},
+		{"header", "backup", "/dev/null"},
+		{"header", "restore", "/dev/null"},
+		{"header", "dump"},
+		{"format", "--no-such-flag", "/dev/null"},
+	} {
+		code, _, errs := runCLI(t, "", a...)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2 (stderr %q)", a, code, errs)
+		}
+	}
+}
+
+func TestIsDeviceArg(t *testing.T) {
+	for s, want := range map[string]bool{
+		"/dev/vdb": true, "UUID=0b6f3a64-2d8e-4c3f-9a55-3c1d2e4f5a6b": true, "LABEL=data": true,
+		"data": false, "db-1": false, "./img": true,
+	} {
+		if got := isDeviceArg(s); got != want {
+			t.Errorf("isDeviceArg(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// Off a terminal, progress is one line per 10%, never repeated.
+func TestProgressPlainLines(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&b, "wiping")
+	for done := int64(0); done <= 1000; done += 7 {
+		p.update(done, 1000)
+	}
+	p.update(1000, 1000)
+	p.finish()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 11 || lines[0] != "wiping: 0%" || lines[10] != "wiping: 100%" || lines[5] != "wiping: 50%" {
+		t.Fatalf("progress lines %q", lines)
+	}
+}
