@@ -144,10 +144,12 @@ func openCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "open",
 		Usage:     "unlock a volume: import its blob, check the key, map it, and mount it if asked",
-		ArgsUsage: "DEVICE|NAME",
+		ArgsUsage: "DEVICE|NAME | --all",
 		Description: "DEVICE is a path, UUID=... or LABEL=...; a NAME is looked up in the volume table\n" +
-			"(--config). Opening an open volume succeeds and changes nothing.",
+			"(--config). Opening an open volume succeeds and changes nothing.\n" +
+			"--all opens every table entry without noauto; a nofail entry that fails does not fail the run.",
 		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Usage: "open every volume of the volume table (--config)"},
 			&cli.StringFlag{Name: "name", Usage: "mapping name (default: the header label, else the device's name)"},
 			&cli.StringFlag{Name: "mount", Usage: "check and mount the filesystem on DIR"},
 			&cli.BoolFlag{Name: "readonly", Usage: "map (and mount) read-only"},
@@ -161,6 +163,9 @@ func openCommand() *cli.Command {
 }
 
 func openAction(c *cli.Context) error {
+	if c.Bool("all") {
+		return allAction(c, true)
+	}
 	a, err := args(c, "DEVICE|NAME")
 	if err != nil {
 		return err
@@ -178,7 +183,7 @@ func openAction(c *cli.Context) error {
 			return err
 		}
 		if e != nil {
-			o = openOptionsFromEntry(*e)
+			o = volume.OpenOptionsFromEntry(*e)
 		}
 	}
 	applyOpenFlags(c, &o)
@@ -196,16 +201,6 @@ func openAction(c *cli.Context) error {
 	}
 	fmt.Fprintln(c.App.Writer)
 	return nil
-}
-
-// openOptionsFromEntry turns a caamtab line into open options (what
-// open --all will loop over).
-func openOptionsFromEntry(e caamtab.Entry) volume.OpenOptions {
-	return volume.OpenOptions{
-		Device: e.Device, Name: e.Name, Key: e.Key, Mount: e.Options.Mount, ReadOnly: e.Options.ReadOnly,
-		Type: e.Options.Type, SectorSize: e.Options.SectorSize, Discard: e.Options.Discard, Cipher: e.Options.Cipher,
-		KeepKey: e.Options.KeepKey, Keyring: e.Options.Keyring,
-	}
 }
 
 // applyOpenFlags lets command-line flags override the table.
@@ -234,12 +229,16 @@ func closeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "close",
 		Usage:     "unmount a volume, remove its mapping and drop its key; closing a closed volume succeeds",
-		ArgsUsage: "NAME|DEVICE",
+		ArgsUsage: "NAME|DEVICE | --all",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "close every volume of the volume table (--config), last first"}},
 		Action:    closeAction,
 	}
 }
 
 func closeAction(c *cli.Context) error {
+	if c.Bool("all") {
+		return allAction(c, false)
+	}
 	a, err := args(c, "NAME|DEVICE")
 	if err != nil {
 		return err

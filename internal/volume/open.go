@@ -2,7 +2,9 @@ package volume
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -169,7 +171,7 @@ func (m *Manager) openKey(o OpenOptions, dev string, h *header.Header, size int6
 func (m *Manager) readHeader(dev string) (*header.Header, error) {
 	bd, err := m.d.devices.Open(dev, false, false)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dev, err)
+		return nil, deviceOpenError(dev, err)
 	}
 	defer bd.Close()
 	h, rep, err := header.Read(bd)
@@ -185,7 +187,7 @@ func (m *Manager) readHeader(dev string) (*header.Header, error) {
 func (m *Manager) refuseHeaderForPlain(dev string) error {
 	bd, err := m.d.devices.Open(dev, false, false)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", dev, err)
+		return deviceOpenError(dev, err)
 	}
 	defer bd.Close()
 	if header.Has(bd) {
@@ -282,4 +284,14 @@ func (m *Manager) logHeaderReport(dev string, rep header.ReadReport) {
 		m.log.WithField("device", dev).Warnf("header copy %c of %s is damaged or differs; opened from copy %c: "+
 			"back it up (caamcrypt header backup) and restore it to rewrite both copies", 'B'-rune(rep.Used), dev, 'A'+rune(rep.Used))
 	}
+}
+
+// deviceOpenError classifies a failure to open a volume's device: a missing
+// device is "not found" (a disk that is not plugged in), anything else keeps
+// its errno.
+func deviceOpenError(dev string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: device %s does not exist: %w", fail.ErrNotFound, dev, err)
+	}
+	return fmt.Errorf("open %s: %w", dev, err)
 }
