@@ -13,7 +13,7 @@ KDIR      ?= /lib/modules/$(KVER)/build
 # Debian packages the build, the tests and the QEMU rig need.
 DEB_PACKAGES := gcc make pkg-config libdevmapper-dev dmsetup keyutils e2fsprogs \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
-	cpio udev kmod
+	cpio udev kmod systemd shellcheck
 
 print-deb-packages:
 	@echo $(DEB_PACKAGES)
