@@ -25,7 +25,7 @@ func main() {
 // calls os.Exit itself, so tests can drive the whole CLI.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.Run(args)
+	err := app.Run(reorderArgs(app, args))
 	if err != nil {
 		fmt.Fprintf(stderr, "caamcrypt: %s\n", userMessage(err))
 	}

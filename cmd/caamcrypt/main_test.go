@@ -150,3 +150,29 @@ func TestHelpListsExitCodes(t *testing.T) {
 		t.Fatalf("help: exit %d\n%s", code, out)
 	}
 }
+
+func TestReorderArgs(t *testing.T) {
+	app := newApp(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	cases := []struct{ in, want string }{
+		{"caamcrypt key create NAME --size 32", "caamcrypt key create --size 32 NAME"},
+		{"caamcrypt --key-dir /k key create k --enc=ccm --force", "caamcrypt --key-dir /k key create --enc=ccm --force k"},
+		{"caamcrypt key import a.bb b --force", "caamcrypt key import --force a.bb b"},
+		{"caamcrypt open /dev/vdb --mount /mnt --readonly", "caamcrypt open --mount /mnt --readonly /dev/vdb"},
+		{"caamcrypt key info -- -odd-name", "caamcrypt key info -- -odd-name"},
+		{"caamcrypt unknown x --y", "caamcrypt unknown x --y"},
+	}
+	for _, c := range cases {
+		got := strings.Join(reorderArgs(app, strings.Fields(c.in)), " ")
+		if got != c.want {
+			t.Errorf("reorder(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestOptionsAfterNames(t *testing.T) {
+	key := writeTemp(t, "k", tagged(t, caamc.ECB, 32, false))
+	code, out, errs := runCLI(t, "", "key", "info", key, "--json")
+	if code != 0 || !strings.Contains(out, `"red_key_len": 32`) {
+		t.Fatalf("key info FILE --json: exit %d\n%s%s", code, out, errs)
+	}
+}
