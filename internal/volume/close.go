@@ -85,6 +85,12 @@ func (m *Manager) closeName(ctx context.Context, name string) error {
 			if errors.Is(err, unix.EBUSY) {
 				return m.inUse(name, node, err)
 			}
+			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+				// Unmounted meanwhile (at shutdown systemd unmounts in
+				// parallel with close --all): the goal is reached.
+				log.WithField("mountpoint", mps[i]).Info("already unmounted")
+				continue
+			}
 			return fmt.Errorf("unmount %s from %s: %w", node, mps[i], err)
 		}
 		log.WithField("mountpoint", mps[i]).Info("unmounted")

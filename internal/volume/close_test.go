@@ -3,6 +3,7 @@ package volume
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -88,5 +89,26 @@ func TestStatus(t *testing.T) {
 	}
 	if _, err := m.Status(ctx, "nope"); !errors.Is(err, fail.ErrNotFound) {
 		t.Fatalf("Status of a closed volume = %v, want not found", err)
+	}
+}
+
+// At shutdown systemd may unmount a volume between close's look at
+// mountinfo and its umount(2), which then fails with EINVAL: close must
+// still remove the mapping.
+func TestCloseAfterConcurrentUnmount(t *testing.T) {
+	w := newWorld(t)
+	m := w.manager()
+	ctx := context.Background()
+	dev := w.disk("vdb", diskSize)
+	mnt := filepath.Join(w.dir, "mnt")
+	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", Mount: mnt}); err != nil {
+		t.Fatal(err)
+	}
+	w.inject("umount "+mnt, os.NewSyscallError("umount", unix.EINVAL))
+	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
+		t.Fatalf("close after a concurrent unmount: %v", err)
+	}
+	if got := w.mapper.names(); len(got) != 0 {
+		t.Fatalf("mapping left: %v", got)
 	}
 }
