@@ -13,7 +13,7 @@ KDIR      ?= /lib/modules/$(KVER)/build
 # Debian packages the build, the tests and the QEMU rig need.
 DEB_PACKAGES := gcc make pkg-config libdevmapper-dev dmsetup keyutils e2fsprogs \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
-	cpio udev kmod systemd shellcheck
+	cpio udev kmod systemd shellcheck xz-utils
 
 print-deb-packages:
 	@echo $(DEB_PACKAGES)
@@ -44,7 +44,7 @@ caamsim:
 	$(MAKE) -C test/caamsim KDIR=$(KDIR)
 
 vmtest: build caamsim
-	CAAMCRYPT_VM=required $(GO) test -count=1 -v -timeout 60m ./test/vm/ 2>&1 | tee $(BIN)/vmtest.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|vm:)' ; exit $${PIPESTATUS[0]}
+	CAAMCRYPT_VM=required $(GO) test -count=1 -v -timeout 60m ./test/vm/ 2>&1 | tee $(BIN)/vmtest.log | grep -E '^\s*(=== RUN|--- |PASS|FAIL|ok|vm:)' ; exit $${PIPESTATUS[0]}
 
 test: deps unit vmtest
 

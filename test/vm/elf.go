@@ -1,0 +1,103 @@
+package vm
+
+import (
+	"debug/elf"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// libSearchDirs are where Debian's x86_64 dynamic loader finds libraries
+// (multiarch directory first, as /etc/ld.so.conf.d/x86_64-linux-gnu.conf
+// says). Resolving DT_NEEDED ourselves instead of running ldd means no host
+// binary is executed to build the image.
+var libSearchDirs = []string{
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+	"/lib64", "/usr/lib64", "/lib", "/usr/lib",
+}
+
+// elfClosure returns the host paths of the program interpreter and every
+// shared library the ELF files need, transitively, keyed by the path the
+// guest must have them at (the same path as on the host). Static binaries
+// and non-ELF files (scripts) yield nothing.
+func elfClosure(files ...string) (map[string]string, error) {
+	out := map[string]string{}
+	queue := append([]string(nil), files...)
+	seen := map[string]bool{}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		f, err := elf.Open(p)
+		if err != nil {
+			if _, ok := err.(*elf.FormatError); ok {
+				continue // not ELF: a script, nothing to resolve
+			}
+			return nil, fmt.Errorf("read ELF %s: %w", p, err)
+		}
+		interp, needed, err := elfNeeds(f)
+		machine, class := f.Machine, f.Class
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read ELF %s: %w", p, err)
+		}
+		if interp != "" {
+			out[interp] = interp
+			queue = append(queue, interp)
+		}
+		for _, lib := range needed {
+			host, err := findLib(lib, machine, class)
+			if err != nil {
+				return nil, fmt.Errorf("%s needs %s: %w", p, lib, err)
+			}
+			out[host] = host
+			queue = append(queue, host)
+		}
+	}
+	return out, nil
+}
+
+// elfNeeds reads PT_INTERP and DT_NEEDED.
+func elfNeeds(f *elf.File) (interp string, needed []string, err error) {
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			b := make([]byte, prog.Filesz)
+			if _, err := prog.ReadAt(b, 0); err != nil {
+				return "", nil, err
+			}
+			for len(b) > 0 && b[len(b)-1] == 0 {
+				b = b[:len(b)-1]
+			}
+			interp = string(b)
+		}
+	}
+	if f.Section(".dynamic") == nil {
+		return interp, nil, nil
+	}
+	needed, err = f.ImportedLibraries()
+	return interp, needed, err
+}
+
+// findLib finds a library by soname in libSearchDirs, skipping files of
+// another machine or class (e.g. an i386 copy).
+func findLib(name string, machine elf.Machine, class elf.Class) (string, error) {
+	for _, dir := range libSearchDirs {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		f, err := elf.Open(p)
+		if err != nil {
+			continue
+		}
+		ok := f.Machine == machine && f.Class == class
+		f.Close()
+		if ok {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("library not found in %v", libSearchDirs)
+}

@@ -1,0 +1,85 @@
+package vm
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildMu   sync.Mutex
+	buildDone = map[string]string{}
+)
+
+// BuildGo builds a main package of this module (e.g. "./cmd/caamcrypt",
+// "./test/vm/guest/dmcheck", relative to the module root) for the guest,
+// with cgo on (dm links libdevmapper), and returns the host path of the
+// binary. Each package is built once per test process into the rig's cache
+// directory; Go's build cache makes rebuilds cheap.
+func BuildGo(pkg string) (string, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := buildDone[pkg]; ok {
+		return p, nil
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := cacheDir()
+	if err != nil {
+		return "", err
+	}
+	binDir := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(binDir, ".build-*")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	cmd := exec.Command("go", "build", "-o", tmp.Name(), pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+	}
+	out := filepath.Join(binDir, strings.NewReplacer("/", "_", ".", "_").Replace(strings.Trim(pkg, "./")))
+	// A rename, so a guest image being assembled by another test process
+	// from an older binary keeps reading a whole file.
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return "", err
+	}
+	buildDone[pkg] = out
+	return out, nil
+}
+
+// MustBuildGo is BuildGo for tests: a build failure fails the test.
+func MustBuildGo(t testing.TB, pkg string) string {
+	t.Helper()
+	p, err := BuildGo(pkg)
+	if err != nil {
+		t.Fatalf("QEMU rig: %v", err)
+	}
+	return p
+}
+
+// ModuleRoot finds the directory of this module's go.mod from the current
+// directory upwards (tests run in test/vm, the demo from anywhere inside).
+func ModuleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the caamcrypt module (go env GOMOD is empty)")
+	}
+	return filepath.Dir(mod), nil
+}
