@@ -52,7 +52,7 @@ demo: deps build caamsim
 	CAAMCRYPT_VM=required $(GO) run ./test/vm/cmd/demo
 
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	CAAMCRYPT_VM=required $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 cross-arm64:
 	CGO_ENABLED=1 GOARCH=arm64 CC=aarch64-linux-gnu-gcc PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig \
