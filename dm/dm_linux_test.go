@@ -3,7 +3,7 @@
 package dm
 
 // These tests drive a real device-mapper: they need root and
-// /dev/mapper/control (dm-mod loaded), so they run in the QEMU rig and skip
+// device-mapper in the kernel (dm-mod loaded), so they run in the QEMU rig and skip
 // on the build machine. Each test makes its own uniquely named devices and
 // removes them, whatever happens.
 
@@ -24,7 +24,7 @@ import (
 func requireDM(t *testing.T) {
 	t.Helper()
 	testutil.RequireRoot(t)
-	testutil.RequirePath(t, "/dev/mapper/control", "device-mapper control node, dm-mod loaded")
+	testutil.RequireDeviceMapper(t)
 }
 
 func testName(role string) string {

@@ -6,6 +6,7 @@ package testutil
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -34,4 +35,20 @@ func RequireCommand(t testing.TB, name string) string {
 		t.Skipf("needs %s on PATH: %v", name, err)
 	}
 	return p
+}
+
+// RequireDeviceMapper skips the test unless the running kernel has
+// device-mapper. The /dev/mapper/control node alone proves nothing:
+// libdevmapper creates it on first use even where the kernel has no dm
+// (then every ioctl fails with ENODEV); /proc/misc lists the driver only
+// when it is really there.
+func RequireDeviceMapper(t testing.TB) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/misc")
+	if err != nil {
+		t.Skipf("needs device-mapper: cannot read /proc/misc: %v", err)
+	}
+	if !strings.Contains(string(b), " device-mapper\n") {
+		t.Skip("needs device-mapper: the running kernel has none (no device-mapper in /proc/misc; load dm-mod)")
+	}
 }
