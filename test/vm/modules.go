@@ -20,9 +20,9 @@ import (
 // BaseModules are loaded in every guest, in this order (each after its
 // dependencies). crc32c_generic is there because ext4 with metadata_csum
 // asks the crypto API for "crc32c" at mount time and busybox cannot
-// autoload it.
+// autoload it. dm-zero backs the dm package's own root tests.
 var BaseModules = []string{
-	"virtio_pci", "virtio_blk", "loop", "dm-mod", "dm-crypt",
+	"virtio_pci", "virtio_blk", "loop", "dm-mod", "dm-crypt", "dm-zero",
 	"crc32c_generic", "ext4",
 }
 
