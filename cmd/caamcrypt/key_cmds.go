@@ -102,15 +102,22 @@ func openCAAM(c *cli.Context) (*caamc.Device, error) {
 
 func keyStore(c *cli.Context) *keystore.Store { return keystore.New(c.String("key-dir")) }
 
-func keyCreate(c *cli.Context) error {
+// nameAndEncryption reads the NAME argument and --enc of key create and
+// key derive, checking both before any device is touched.
+func nameAndEncryption(c *cli.Context) (string, caamc.Encryption, error) {
 	a, err := args(c, "NAME")
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	if err := keystore.ValidName(a[0]); err != nil {
-		return err
+		return "", 0, err
 	}
 	enc, err := caamc.ParseEncryption(c.String("enc"))
+	return a[0], enc, err
+}
+
+func keyCreate(c *cli.Context) error {
+	name, enc, err := nameAndEncryption(c)
 	if err != nil {
 		return err
 	}
@@ -124,7 +131,7 @@ func keyCreate(c *cli.Context) error {
 		return err
 	}
 	defer dev.Close()
-	res, err := keyops.Create(dev, keyStore(c), a[0], enc, spec, c.Bool("force"))
+	res, err := keyops.Create(dev, keyStore(c), name, enc, spec, c.Bool("force"))
 	if err != nil {
 		return err
 	}
@@ -210,14 +217,7 @@ func keyImport(c *cli.Context) error {
 }
 
 func keyDerive(c *cli.Context) error {
-	a, err := args(c, "NAME")
-	if err != nil {
-		return err
-	}
-	if err := keystore.ValidName(a[0]); err != nil {
-		return err
-	}
-	enc, err := caamc.ParseEncryption(c.String("enc"))
+	name, enc, err := nameAndEncryption(c)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func keyDerive(c *cli.Context) error {
 		return err
 	}
 	defer dev.Close()
-	res, err := keyops.Derive(dev, keyStore(c), a[0], pass, p)
+	res, err := keyops.Derive(dev, keyStore(c), name, pass, p)
 	if err != nil {
 		return err
 	}
