@@ -51,7 +51,7 @@ test: deps unit vmtest
 demo: deps build caamsim
 	CAAMCRYPT_VM=required $(GO) run ./test/vm/cmd/demo
 
-bench: deps build
+bench: deps build caamsim
 	CAAMCRYPT_VM=required $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 cross-arm64:

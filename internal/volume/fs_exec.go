@@ -41,10 +41,16 @@ func (execFilesystem) Mkfs(ctx context.Context, dev, fstype, label string) error
 // Fsck runs e2fsck -p (preen: fix what is safe without questions, full
 // check only when the filesystem asks for it) and maps its exit status
 // (e2fsck(8)): 0 clean, 1 corrected, 2 corrected and reboot advised, 4 and
-// up errors left or operational failure.
+// up errors left or operational failure. When the superblock shows that
+// e2fsck -p would only say "clean" (extCheckReason), it is not run.
 func (execFilesystem) Fsck(ctx context.Context, dev, fstype string) (FsckResult, error) {
 	if !strings.HasPrefix(fstype, "ext") {
 		return FsckClean, nil // only e2fsprogs is shipped with the tool's images
+	}
+	reason := readExtCheckReason(dev)
+	logrus.WithFields(logrus.Fields{"pkg": "volume", "device": dev, "reason": reason}).Debug("ext superblock check")
+	if reason == "" {
+		return FsckClean, nil
 	}
 	code, out, err := runTool(ctx, []string{"e2fsck", "-p", dev})
 	switch {
