@@ -101,7 +101,7 @@ func (d *Device) Create(enc Encryption, spec KeySpec) (blackKey, blob []byte, er
 	cmd.key_enc = encBuf.addr()
 	cmd.key_mode_len = C.__u8(modeBuf.n)
 	cmd.key_mode = modeBuf.addr()
-	cmd.key_value_len = C.__u16(valueBuf.n)
+	cmd.key_value_len = C.__u16(spec.keyValueWireLen())
 	cmd.key_value = valueBuf.addr()
 	cmd.black_key_len = C.__u32(keyBuf.n)
 	cmd.black_key = keyBuf.addr()
@@ -110,7 +110,7 @@ func (d *Device) Create(enc Encryption, spec KeySpec) (blackKey, blob []byte, er
 
 	fields := logrus.Fields{
 		"device": d.path, "op": "create", "enc": enc.String(), "mode": spec.mode(),
-		"key_value": spec.traceValue(), "key_value_len": valueBuf.n,
+		"key_value": spec.traceValue(), "key_value_len": spec.keyValueWireLen(),
 		"black_key_cap": keyBuf.n, "blob_cap": blobBuf.n,
 	}
 	errno := d.ioctl(C.ck_req_create(), &cmd, fields)

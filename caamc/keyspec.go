@@ -14,6 +14,11 @@ const (
 	MaxKeySize = 64
 )
 
+// keySizeText is the driver's own words for a size outside MinKeySize..MaxKeySize.
+// caamcrypt checks the size before the ioctl, and quotes these words so that
+// users who know caam-keygen recognise the refusal.
+const keySizeText = "Invalid key size, expected values are between 16 and 64 bytes."
+
 // KeySpec says which key Create makes. Set exactly one field: Size for a key
 // the CAAM draws from its RNG (key mode "-s"), or Plaintext to wrap a key
 // you supply (key mode "-t").
@@ -31,7 +36,7 @@ func (s KeySpec) validate() (int, error) {
 	case s.Plaintext != nil:
 		n := len(s.Plaintext)
 		if n < MinKeySize || n > MaxKeySize {
-			return 0, fmt.Errorf("%w: plaintext key is %d bytes, the driver accepts %d..%d", ErrKeySize, n, MinKeySize, MaxKeySize)
+			return 0, fmt.Errorf("%w: plaintext key is %d bytes: %s", ErrKeySize, n, keySizeText)
 		}
 		// The driver takes the plaintext length with strlen(), so a NUL
 		// byte would make it wrap a shorter, different key without error.
@@ -44,7 +49,7 @@ func (s KeySpec) validate() (int, error) {
 		return 0, fmt.Errorf("%w: key spec sets neither a size nor a plaintext; set exactly one", ErrKeySize)
 	default:
 		if s.Size < MinKeySize || s.Size > MaxKeySize {
-			return 0, fmt.Errorf("%w: key size %d bytes, the driver accepts %d..%d", ErrKeySize, s.Size, MinKeySize, MaxKeySize)
+			return 0, fmt.Errorf("%w: key size %d bytes: %s", ErrKeySize, s.Size, keySizeText)
 		}
 		return s.Size, nil
 	}
@@ -58,16 +63,27 @@ func (s KeySpec) mode() string {
 	return "-s"
 }
 
-// keyValueLen is key_value_len: the bytes putKeyValue writes, NUL included.
-// For "-s" the driver parses the size as decimal text (kstrtou32); for "-t"
-// it measures the plaintext with strlen(). Older drivers do not terminate
-// the copied buffer themselves, so the NUL is sent and counted; newer ones
-// accept it too.
+// keyValueLen is the size of the key_value buffer: the bytes putKeyValue
+// writes, NUL included, so the driver may read it as a C string.
 func (s KeySpec) keyValueLen() int {
 	if s.Plaintext != nil {
 		return len(s.Plaintext) + 1
 	}
 	return len(strconv.Itoa(s.Size)) + 1
+}
+
+// keyValueWireLen is key_value_len as sent to the driver. For "-t" it is
+// the plaintext's length without the NUL: the driver takes key_value_len as
+// the red key length (NXP's caam-keygen sends strlen() of a text key and
+// the byte count of a hex key), so counting the NUL wrapped a key one byte
+// longer than asked, ending in a zero byte (seen against caamsim). For "-s"
+// the driver parses decimal text; the NUL is sent and counted there, for
+// drivers that do not terminate the copied buffer themselves.
+func (s KeySpec) keyValueWireLen() int {
+	if s.Plaintext != nil {
+		return len(s.Plaintext)
+	}
+	return s.keyValueLen()
 }
 
 // putKeyValue writes key_value into dst (len keyValueLen), which is C memory

@@ -18,7 +18,7 @@ func TestKeySpecValidate(t *testing.T) {
 	}{
 		{"size 16", KeySpec{Size: 16}, 16, nil, ""},
 		{"size 64", KeySpec{Size: 64}, 64, nil, ""},
-		{"size 15", KeySpec{Size: 15}, 0, ErrKeySize, "key size 15 bytes, the driver accepts 16..64"},
+		{"size 15", KeySpec{Size: 15}, 0, ErrKeySize, "key size 15 bytes: Invalid key size, expected values are between 16 and 64 bytes."},
 		{"size 65", KeySpec{Size: 65}, 0, ErrKeySize, "key size 65 bytes"},
 		{"size -16", KeySpec{Size: -16}, 0, ErrKeySize, "key size -16"},
 		{"neither", KeySpec{}, 0, ErrKeySize, "neither a size nor a plaintext"},
@@ -26,7 +26,7 @@ func TestKeySpecValidate(t *testing.T) {
 		{"plain 16", KeySpec{Plaintext: p(16)}, 16, nil, ""},
 		{"plain 64", KeySpec{Plaintext: p(64)}, 64, nil, ""},
 		{"plain 15", KeySpec{Plaintext: p(15)}, 0, ErrKeySize, "plaintext key is 15 bytes"},
-		{"plain 65", KeySpec{Plaintext: p(65)}, 0, ErrKeySize, "plaintext key is 65 bytes"},
+		{"plain 65", KeySpec{Plaintext: p(65)}, 0, ErrKeySize, "plaintext key is 65 bytes: Invalid key size, expected values are between 16 and 64 bytes."},
 		{"plain empty", KeySpec{Plaintext: []byte{}}, 0, ErrKeySize, "plaintext key is 0 bytes"},
 		{"plain NUL", KeySpec{Plaintext: append(p(5), append([]byte{0}, p(20)...)...)}, 0, ErrBadPlaintext, "NUL byte at offset 5"},
 	}
@@ -60,11 +60,15 @@ func TestKeySpecKeyValue(t *testing.T) {
 		mode  string
 		value []byte
 		trace string
+		wire  int // key_value_len: the red key length for "-t", no NUL counted
 	}{
-		{KeySpec{Size: 16}, "-s", []byte("16\x00"), "16"},
-		{KeySpec{Size: 64}, "-s", []byte("64\x00"), "64"},
-		{KeySpec{Plaintext: []byte("0123456789abcdef")}, "-t", []byte("0123456789abcdef\x00"), "<redacted>"},
+		{KeySpec{Size: 16}, "-s", []byte("16\x00"), "16", 3},
+		{KeySpec{Size: 64}, "-s", []byte("64\x00"), "64", 3},
+		{KeySpec{Plaintext: []byte("0123456789abcdef")}, "-t", []byte("0123456789abcdef\x00"), "<redacted>", 16},
 	} {
+		if got := c.spec.keyValueWireLen(); got != c.wire {
+			t.Errorf("%q: key_value_len %d, want %d", c.value, got, c.wire)
+		}
 		n := c.spec.keyValueLen()
 		buf := bytes.Repeat([]byte{0xff}, n)
 		c.spec.putKeyValue(buf)

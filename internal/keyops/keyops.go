@@ -75,7 +75,7 @@ func Import(kg Keygen, store *keystore.Store, blobPath, name string, force bool)
 	}
 	black, err := kg.Import(blob)
 	if err != nil {
-		return nil, fmt.Errorf("import blob %s: %w", blobPath, err)
+		return nil, importError(blobPath, err)
 	}
 	defer Wipe(black)
 	if err := store.SaveKey(name, black, force); err != nil {

@@ -64,7 +64,7 @@ func run(flavour vm.Flavour, sim, simParams string, keep bool) error {
 	}
 	cfg := vm.Config{
 		Flavour:  flavour,
-		Disks:    []vm.DiskSpec{{Name: "secure", SizeMiB: 64}, {Name: "data", SizeMiB: 16}},
+		Disks:    []vm.DiskSpec{{Name: "secure", SizeMiB: 64}, {Name: "data", SizeMiB: 16}, {Name: "vault", SizeMiB: 32}},
 		Binaries: map[string]string{"/usr/bin/caamcrypt": caamcrypt},
 	}
 	if haveCAAM {
@@ -80,7 +80,7 @@ func run(flavour vm.Flavour, sim, simParams string, keep bool) error {
 		steps, stopAt := runnable(b.Steps, haveCAAM)
 		fmt.Printf("\n=== Power-on %d: %s ===\n", bi+1, b.Title)
 		if len(steps) > 0 {
-			res, err := m.Run(vm.Boot{Steps: steps})
+			res, err := m.Run(vm.Boot{Cmdline: b.Cmdline, Steps: steps})
 			if err != nil {
 				return err
 			}
@@ -99,7 +99,7 @@ func run(flavour vm.Flavour, sim, simParams string, keep bool) error {
 			return nil
 		}
 	}
-	fmt.Println("\nThe data written before the power cycle came back through the CAAM blob.")
+	fmt.Println("\nThe data written before the power cycle came back through the CAAM blob, and only on the board that sealed it.")
 	return nil
 }
 
@@ -167,7 +167,7 @@ func remaining(bootIdx, stepIdx int, f vm.Flavour) []string {
 		if bi == bootIdx {
 			start = stepIdx
 		} else {
-			out = append(out, "(power cycle)")
+			out = append(out, "(power cycle: "+story[bi].Title+")")
 		}
 		for _, s := range forFlavour(story[bi].Steps, f)[start:] {
 			out = append(out, s.Cmd)
