@@ -1,8 +1,10 @@
 package keyops
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
+	"hash"
 
 	"golang.org/x/crypto/pbkdf2"
 
@@ -58,17 +60,13 @@ func Derive(kg Keygen, store *keystore.Store, name string, passphrase []byte, p 
 	if p.KeySize < caamc.MinKeySize || p.KeySize > caamc.MaxKeySize {
 		return nil, fmt.Errorf("%w: key size %d: want %d..%d bytes", fail.ErrUsage, p.KeySize, caamc.MinKeySize, caamc.MaxKeySize)
 	}
-	salt := p.Salt
-	switch {
-	case salt == nil:
-		salt = make([]byte, SaltLen)
-		if _, err := rand.Read(salt); err != nil {
-			return nil, fmt.Errorf("random salt: %w", err)
-		}
-	case len(salt) != 0 && len(salt) != SaltLen:
-		return nil, fmt.Errorf("%w: salt is %d bytes: want %d", fail.ErrUsage, len(salt), SaltLen)
+	if len(p.Salt) != 0 && len(p.Salt) != SaltLen {
+		return nil, fmt.Errorf("%w: salt is %d bytes: want %d", fail.ErrUsage, len(p.Salt), SaltLen)
 	}
-	out := pbkdf2.Key(passphrase, salt, p.Iterations, p.KeySize+IVLen, h)
+	salt, out, err := deriveNULFree(passphrase, p, h)
+	if err != nil {
+		return nil, err
+	}
 	defer Wipe(out)
 	red, iv := out[:p.KeySize], append([]byte(nil), out[p.KeySize:]...)
 	c, err := Create(kg, store, name, p.Enc, caamc.KeySpec{Plaintext: red}, p.Force)
@@ -76,4 +74,39 @@ func Derive(kg Keygen, store *keystore.Store, name string, passphrase []byte, p 
 		return nil, err
 	}
 	return &Derived{Created: *c, Salt: salt, IV: iv}, nil
+}
+
+// maxSaltTries bounds the search for a random salt whose key has no zero
+// byte; each try fails with probability about 1-(255/256)^KeySize (12% for
+// 32 bytes), so 64 tries all failing is below 1e-58.
+const maxSaltTries = 64
+
+// deriveNULFree runs PBKDF2 and returns the salt used and key||IV. The
+// caam-keygen driver reads a "-t" plaintext key as a C string (caamc
+// refuses a key with a zero byte rather than let the driver wrap a
+// shorter one), so with a random salt it draws salts until the key has no
+// zero byte; the printed salt is the one that worked. A salt the user gave
+// that yields such a key is refused with that explanation.
+func deriveNULFree(passphrase []byte, p DeriveParams, h func() hash.Hash) (salt, out []byte, err error) {
+	random := p.Salt == nil
+	for try := 0; try < maxSaltTries; try++ {
+		salt = p.Salt
+		if random {
+			salt = make([]byte, SaltLen)
+			if _, err := rand.Read(salt); err != nil {
+				return nil, nil, fmt.Errorf("random salt: %w", err)
+			}
+		}
+		out = pbkdf2.Key(passphrase, salt, p.Iterations, p.KeySize+IVLen, h)
+		if bytes.IndexByte(out[:p.KeySize], 0) < 0 {
+			return salt, out, nil
+		}
+		Wipe(out)
+		if !random {
+			return nil, nil, fmt.Errorf("%w: the key derived with this salt, digest and iteration count has a zero byte, "+
+				"which the caam-keygen driver cannot take as a plaintext key; use another salt (or none given: a random one is chosen)",
+				fail.ErrUsage)
+		}
+	}
+	return nil, nil, fmt.Errorf("no salt in %d tries gave a key without zero bytes", maxSaltTries)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -139,7 +140,7 @@ func TestImportValidatesAndStores(t *testing.T) {
 func TestDeriveIsPBKDF2(t *testing.T) {
 	st := keystore.New(t.TempDir())
 	kg := &fakeKeygen{}
-	salt, _ := hex.DecodeString("0102030405060708")
+	salt, _ := hex.DecodeString("1112131415161718")
 	pass := []byte("correct horse")
 	d, err := Derive(kg, st, "pw", pass, DeriveParams{Digest: "sha256", Salt: salt, Iterations: 1000, KeySize: 32, Enc: caamc.ECB})
 	if err != nil {
@@ -183,5 +184,41 @@ func TestDeriveRandomSaltAndErrors(t *testing.T) {
 	}
 	if _, err := Derive(&fakeKeygen{}, st, "c", nil, DeriveParams{Digest: "sha1", Iterations: 1, KeySize: 16}); !errors.Is(err, fail.ErrUsage) {
 		t.Errorf("empty passphrase accepted: %v", err)
+	}
+}
+
+// About one PBKDF2 key in eight (32 bytes) has a zero byte, which the
+// driver cannot take as a plaintext key: a random salt must be redrawn until
+// the key has none, and a given salt that yields one must be refused.
+func TestDeriveAvoidsZeroBytes(t *testing.T) {
+	pass := "field engineer"
+	var zeroSalt []byte
+	for i := 0; i < 1000 && zeroSalt == nil; i++ {
+		salt := []byte{0, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}
+		if bytes.IndexByte(pbkdf2.Key([]byte(pass), salt, 10, 32+IVLen, sha256.New)[:32], 0) >= 0 {
+			zeroSalt = salt
+		}
+	}
+	if zeroSalt == nil {
+		t.Fatal("no salt with a zero-byte key found in 1000 tries")
+	}
+	st := keystore.New(t.TempDir())
+	_, err := Derive(&fakeKeygen{}, st, "fixed", []byte(pass), DeriveParams{Digest: "sha256", Salt: zeroSalt, Iterations: 10, KeySize: 32})
+	if !errors.Is(err, fail.ErrUsage) {
+		t.Fatalf("salt giving a zero byte: %v, want usage error", err)
+	}
+	for i := 0; i < 40; i++ {
+		kg := &fakeKeygen{}
+		d, err := Derive(kg, st, fmt.Sprintf("r%d", i), []byte(pass), DeriveParams{Digest: "sha256", Iterations: 10, KeySize: 32})
+		if err != nil {
+			t.Fatalf("random salt #%d: %v", i, err)
+		}
+		if bytes.IndexByte(kg.plain[0], 0) >= 0 {
+			t.Fatalf("derived key with a zero byte reached the CAAM: %x", kg.plain[0])
+		}
+		want := pbkdf2.Key([]byte(pass), d.Salt, 10, 32+IVLen, sha256.New)
+		if !bytes.Equal(kg.plain[0], want[:32]) {
+			t.Fatal("printed salt does not reproduce the key")
+		}
 	}
 }
