@@ -61,9 +61,9 @@ func (m *Manager) closeName(ctx context.Context, name string) error {
 	}
 	if !info.Exists {
 		log.Info("volume is not open")
-		// A plain volume's key has a name-derived description: drop it if a
-		// killed run left it. (A caamcrypt volume's is by UUID, unknown here.)
-		return m.unlinkLeftover(keyDescription(TypePlain, [16]byte{}, name), m.cfg.Keyring)
+		// A killed open may have left the volume's key (its description
+		// derives from the name): drop it.
+		return m.unlinkLeftover(keyDescription(name), m.cfg.Keyring)
 	}
 	if _, ok, err := m.cryptTable(name); err != nil {
 		return err
@@ -117,15 +117,13 @@ func (m *Manager) inUse(name, node string, cause error) error {
 	if info, err := m.d.mapper.Info(name); err == nil && info.Exists {
 		who = append(who, fmt.Sprintf("open count %d", info.OpenCount))
 	}
-	if mps, err := m.d.mounter.MountPoints(node); err == nil && len(mps) > 0 {
-		who = append(who, "mounted on "+strings.Join(mps, ", "))
-	}
+	// The device probe already names the mount points (with their
+	// filesystem); listing the mounter's as well repeated them.
 	if found, err := m.d.devices.InUse(node); err == nil && len(found) > 0 {
 		who = append(who, describe(found))
+	} else if mps, err := m.d.mounter.MountPoints(node); err == nil && len(mps) > 0 {
+		who = append(who, "mounted on "+strings.Join(mps, ", "))
 	}
-	if len(who) == 0 {
-		who = append(who, "an unknown process (see fuser -m "+node+")")
-	}
-	return fmt.Errorf("%w: volume %s (%s) is in use by %s; stop those users and close again: %w",
-		fail.ErrRefused, name, node, strings.Join(who, "; "), cause)
+	return fmt.Errorf("%w: volume %s (%s) is in use (%s); stop the processes using it (fuser -m %s lists them) and close again: %w",
+		fail.ErrRefused, name, node, strings.Join(who, "; "), node, cause)
 }

@@ -25,8 +25,8 @@ func TestCloseBusySaysWho(t *testing.T) {
 	}
 	w.mounter.busy = true
 	err := m.Close(ctx, CloseOptions{Name: "data"})
-	if !errors.Is(err, fail.ErrRefused) || !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "in use by") ||
-		!strings.Contains(err.Error(), mnt) {
+	if !errors.Is(err, fail.ErrRefused) || !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "in use (") ||
+		strings.Count(err.Error(), mnt) != 1 {
 		t.Fatalf("Close of a busy mount = %v", err)
 	}
 	w.mounter.busy = false

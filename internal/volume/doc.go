@@ -41,5 +41,7 @@
 // Every operation on one volume name takes a flock(2) on
 // <LockDir>/<name>.lock, so concurrent opens, closes and formats of one
 // volume serialise; a process killed with -9 drops its lock, and the next
-// open or close removes a stale check mapping it left.
+// open or close removes a stale check mapping it left. The key's
+// description derives from the volume name ("caamcrypt:<name>"), so close
+// NAME also drops a key a killed open or format left in the keyring.
 package volume

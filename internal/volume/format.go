@@ -114,7 +114,7 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 	}
 
 	spec := cryptSpec{
-		Cipher: DefaultCipher, KeyLen: len(black), KeyDesc: keyDescription(o.Type, id, o.Name),
+		Cipher: DefaultCipher, KeyLen: len(black), KeyDesc: keyDescription(o.Name),
 		Device: dev, Offset: offset, Length: size - offset, SectorSize: o.SectorSize,
 	}
 	ring := m.cfg.Keyring

@@ -37,10 +37,10 @@ func (m *Manager) openForFormat(dev string, force bool) (BlockDev, error) {
 		return nil, err
 	}
 	for _, n := range maps {
-		found = append(found, probe.Finding{Kind: "mapped", Detail: "dm-crypt mapping " + n})
+		found = append(found, probe.Finding{Kind: "mapped", Detail: "mapped as dm-crypt volume " + n})
 	}
 	if len(found) > 0 && !force {
-		return nil, fmt.Errorf("%w: %s is in use: %s; unmount or close it first (--force formats anyway)",
+		return nil, fmt.Errorf("%w: %s is in use: %s; unmount or close it first",
 			fail.ErrRefused, dev, describe(found))
 	}
 	bd, err := m.d.devices.Open(dev, true, true)
@@ -71,7 +71,10 @@ func (m *Manager) refuseContents(bd BlockDev, dev string, force bool) error {
 	return nil
 }
 
-// describe lists probe findings for a message.
+// describe lists probe findings for a message. A finding's Detail is a
+// whole phrase ("ext4 filesystem, UUID ...", "mounted on /mnt (ext4)"), so
+// the Kind is only used when there is no Detail (prefixing it read
+// "filesystem ext4 filesystem" and "mounted mounted on" in the QEMU rig).
 func describe(found []probe.Finding) string {
 	parts := make([]string, 0, len(found))
 	for _, f := range found {
@@ -79,7 +82,7 @@ func describe(found []probe.Finding) string {
 			parts = append(parts, f.Kind)
 			continue
 		}
-		parts = append(parts, f.Kind+" "+f.Detail)
+		parts = append(parts, f.Detail)
 	}
 	return strings.Join(parts, ", ")
 }

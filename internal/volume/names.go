@@ -71,12 +71,12 @@ func defaultName(label, device string) string {
 // checkName is the key-check mapping of volume name.
 func checkName(name string) string { return checkPrefix + name }
 
-// keyDescription is the logon key description of a volume: its UUID for
-// caamcrypt volumes (unique across devices), its name for plain ones.
-func keyDescription(typ string, id uuid.UUID, name string) string {
-	if typ == TypeCAAMCrypt {
-		return keyDescPrefix + id.String()
-	}
+// keyDescription is the logon key description of a volume, from its name
+// for both types. The name is what every operation is locked by, so no two
+// runs load a key of one description at once, and close NAME can drop a
+// key a killed open left even when no mapping says which volume it was
+// (a UUID-based description was unknown to close in that case).
+func keyDescription(name string) string {
 	return keyDescPrefix + name
 }
 
@@ -117,4 +117,4 @@ func parseMapUUID(s string) (id mapIdent, ok bool) {
 }
 
 // keyDesc is the key description of the mapping described by id.
-func (id mapIdent) keyDesc() string { return keyDescription(id.Type, id.UUID, id.Name) }
+func (id mapIdent) keyDesc() string { return keyDescription(id.Name) }

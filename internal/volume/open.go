@@ -137,10 +137,10 @@ func (m *Manager) openKey(o OpenOptions, dev string, h *header.Header, size int6
 		if err != nil {
 			return nil, spec, id, "", fmt.Errorf("load blob of key %q for %s: %w", keyName, dev, err)
 		}
-		if black, err = m.importBlob(blob, "the blob of key "+keyName); err != nil {
+		if black, err = m.importBlob(blob, "key file "+keyName+".bb"); err != nil {
 			return nil, spec, id, "", err
 		}
-		spec = cryptSpec{Cipher: o.Cipher, KeyLen: len(black), KeyDesc: keyDescription(TypePlain, id, o.Name),
+		spec = cryptSpec{Cipher: o.Cipher, KeyLen: len(black), KeyDesc: keyDescription(o.Name),
 			Device: dev, Length: size, SectorSize: o.SectorSize, Discard: o.Discard}
 		return black, spec, id, keyName, nil
 	}
@@ -162,7 +162,7 @@ func (m *Manager) openKey(o OpenOptions, dev string, h *header.Header, size int6
 		}
 		length = int64(h.PayloadSize)
 	}
-	spec = cryptSpec{Cipher: h.Cipher, KeyLen: len(black), KeyDesc: keyDescription(TypeCAAMCrypt, h.UUID, o.Name),
+	spec = cryptSpec{Cipher: h.Cipher, KeyLen: len(black), KeyDesc: keyDescription(o.Name),
 		Device: dev, Offset: int64(h.PayloadOffset), Length: length, SectorSize: int(h.SectorSize), Discard: o.Discard}
 	return black, spec, h.UUID, "", nil
 }

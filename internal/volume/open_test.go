@@ -212,3 +212,40 @@ func TestOpenPlainRefusesCAAMCryptVolume(t *testing.T) {
 		t.Fatalf("mappings left: %v", got)
 	}
 }
+
+// TestCloseDropsKeyOfKilledOpen: an open killed after loading the key but
+// before any mapping existed leaves only the key; close NAME drops it for
+// both volume types (seen in the QEMU rig with kill -9 during open).
+func TestCloseDropsKeyOfKilledOpen(t *testing.T) {
+	for _, typ := range []string{TypeCAAMCrypt, TypePlain} {
+		w := newWorld(t)
+		m := w.manager()
+		ctx := context.Background()
+		dev := w.disk("vdb", diskSize)
+		if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", Type: typ, FS: FSNone}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
+			t.Fatal(err)
+		}
+		// What a killed open leaves: its key, under the description the
+		// open used, and nothing mapped (the rollback cannot unlink here).
+		w.inject("mapper.Create caamcrypt-check-data", errInjected)
+		w.inject("mapper.Create data", errInjected)
+		w.inject("ring.Unlink", errInjected)
+		o := OpenOptions{Device: dev, Name: "data", Type: typ}
+		if _, err := m.Open(ctx, o); !errors.Is(err, errInjected) {
+			t.Fatalf("%s: Open = %v", typ, err)
+		}
+		w.clearFailures()
+		if w.ring.count() != 1 || len(w.mapper.names()) != 0 {
+			t.Fatalf("%s: test setup: keys %d, mappings %v", typ, w.ring.count(), w.mapper.names())
+		}
+		if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
+			t.Fatalf("%s: Close = %v", typ, err)
+		}
+		if n := w.ring.count(); n != 0 {
+			t.Fatalf("%s: %d key(s) left in the keyring after close", typ, n)
+		}
+	}
+}
