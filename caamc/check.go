@@ -7,13 +7,13 @@ import "fmt"
 // driver and caam-facts disagree; better to stop than write a file that
 // later fails to import.
 func checkOutput(op, device string, b []byte, want Kind, enc Encryption, redLen int) error {
-	obj, err := ParseObject(b)
+	t, err := checkObject(b) // not ParseObject: that would copy the key
 	if err != nil {
 		return fmt.Errorf("caam-keygen %s on %s returned an unusable %s: %w", op, device, want, err)
 	}
-	if obj.Kind() != want || obj.Encryption() != enc || int(obj.Tag.RedKeyLen) != redLen {
+	if kind, _ := kindOf(t); kind != want || t.Type.Encryption() != enc || int(t.RedKeyLen) != redLen {
 		return fmt.Errorf("caam-keygen %s on %s: %w: asked for a %s of a %d-byte %s key, got a %s of a %d-byte %s key",
-			op, device, ErrBadTag, want, redLen, enc, obj.Kind(), obj.Tag.RedKeyLen, obj.Encryption())
+			op, device, ErrBadTag, want, redLen, enc, kind, t.RedKeyLen, t.Type.Encryption())
 	}
 	return nil
 }

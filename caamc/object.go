@@ -39,39 +39,49 @@ type Object struct {
 // formula or the blob formula for that red length and encryption. Every
 // failure wraps ErrBadTag and says which check failed.
 func ParseObject(b []byte) (*Object, error) {
-	t, err := ParseTag(b)
+	t, err := checkObject(b)
 	if err != nil {
 		return nil, err
 	}
+	data := make([]byte, len(b)-TagSize)
+	copy(data, b[TagSize:])
+	return &Object{Tag: t, Data: data}, nil
+}
+
+// checkObject validates b as ParseObject does and returns its tag. It
+// copies nothing, so checking a black key leaves no copy of it behind.
+func checkObject(b []byte) (Tag, error) {
+	t, err := ParseTag(b)
+	if err != nil {
+		return Tag{}, err
+	}
 	if t.Magic != TagMagic {
-		return nil, fmt.Errorf("%w: bad tag magic %#08x, want %#08x (\"TagO\"): not a CAAM black key or blob",
+		return Tag{}, fmt.Errorf("%w: bad tag magic %#08x, want %#08x (\"TagO\"): not a CAAM black key or blob",
 			ErrBadTag, t.Magic, TagMagic)
 	}
 	if t.Version != 0 {
-		return nil, fmt.Errorf("%w: unsupported tag version %d, want 0", ErrBadTag, t.Version)
+		return Tag{}, fmt.Errorf("%w: unsupported tag version %d, want 0", ErrBadTag, t.Version)
 	}
 	if t.RedKeyLen < MinKeySize || t.RedKeyLen > MaxKeySize {
-		return nil, fmt.Errorf("%w: red key length %d in tag, want %d..%d", ErrBadTag, t.RedKeyLen, MinKeySize, MaxKeySize)
+		return Tag{}, fmt.Errorf("%w: red key length %d in tag, want %d..%d", ErrBadTag, t.RedKeyLen, MinKeySize, MaxKeySize)
 	}
 	if !t.Type.Black() {
-		return nil, fmt.Errorf("%w: object is tagged red (type %v): caam-keygen makes only black keys and blobs",
+		return Tag{}, fmt.Errorf("%w: object is tagged red (type %v): caam-keygen makes only black keys and blobs",
 			ErrBadTag, t.Type)
 	}
 	body := len(b) - TagSize
 	switch {
 	case uint64(body) < uint64(t.ObjLen):
-		return nil, fmt.Errorf("%w: tagged object truncated: %d bytes, header says %d",
+		return Tag{}, fmt.Errorf("%w: tagged object truncated: %d bytes, header says %d",
 			ErrBadTag, len(b), uint64(t.ObjLen)+TagSize)
 	case uint64(body) > uint64(t.ObjLen):
-		return nil, fmt.Errorf("%w: tagged object has %d bytes after its end: %d bytes, header says %d",
+		return Tag{}, fmt.Errorf("%w: tagged object has %d bytes after its end: %d bytes, header says %d",
 			ErrBadTag, uint64(body)-uint64(t.ObjLen), len(b), uint64(t.ObjLen)+TagSize)
 	}
 	if _, err := kindOf(t); err != nil {
-		return nil, err
+		return Tag{}, err
 	}
-	data := make([]byte, body)
-	copy(data, b[TagSize:])
-	return &Object{Tag: t, Data: data}, nil
+	return t, nil
 }
 
 // kindOf decides key or blob from obj_len and checks it against the formulas.

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +21,9 @@ import (
 func init() {
 	classRules = append(classRules,
 		classRule{caamc.ErrNoDevice, fail.ErrNotReady},
+		// A binary built without cgo (or not for Linux) has no caam-keygen
+		// binding: "not supported here", like a kernel without the driver.
+		classRule{errors.ErrUnsupported, fail.ErrNotReady},
 		classRule{caamc.ErrKeySize, fail.ErrUsage},
 		classRule{caamc.ErrBadTag, fail.ErrUsage},
 		classRule{caamc.ErrBadEncryption, fail.ErrUsage},
@@ -168,8 +173,14 @@ func keySpecFromFlags(c *cli.Context) (caamc.KeySpec, error) {
 	return caamc.KeySpec{Size: 32}, nil
 }
 
+// maxSecret bounds a key file or passphrase line readSecret accepts.
+const maxSecret = 4096
+
 // readSecret reads key material or a passphrase from path ("-": standard
-// input). firstLine keeps only the first line, without its newline.
+// input). firstLine keeps only the first line, without its newline. The
+// secret is returned in the one buffer it was read into, the rest of which
+// is wiped, so the caller's wipe reaches every copy; a secret longer than
+// maxSecret is refused rather than silently cut.
 func readSecret(c *cli.Context, path string, firstLine bool) ([]byte, error) {
 	var r io.Reader = c.App.Reader
 	if path != "-" {
@@ -180,16 +191,35 @@ func readSecret(c *cli.Context, path string, firstLine bool) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	b, err := io.ReadAll(io.LimitReader(r, 4096))
-	if err != nil {
+	// One fixed buffer: io.ReadAll would grow it by copying, leaving
+	// unwiped copies of a long secret behind.
+	buf := make([]byte, maxSecret+1)
+	n, err := io.ReadFull(r, buf)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		keyops.Wipe(buf)
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	b := buf[:n]
 	if firstLine {
-		if i := strings.IndexByte(string(b), '\n'); i >= 0 {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			keyops.Wipe(b[i:])
 			b = b[:i]
 		}
-		b = []byte(strings.TrimSuffix(string(b), "\r"))
+		if len(b) > 0 && b[len(b)-1] == '\r' {
+			b[len(b)-1] = 0
+			b = b[:len(b)-1]
+		}
+	}
+	if len(b) > maxSecret {
+		keyops.Wipe(buf)
+		src, what := path, "the file"
+		if path == "-" {
+			src, what = "standard input", "the input"
+		}
+		if firstLine {
+			what = "its first line"
+		}
+		return nil, fmt.Errorf("%w: reading a secret from %s: %s is longer than %d bytes", fail.ErrUsage, src, what, maxSecret)
 	}
 	return b, nil
 }

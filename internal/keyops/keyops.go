@@ -41,7 +41,7 @@ func Create(kg Keygen, store *keystore.Store, name string, enc caamc.Encryption,
 	}
 	if !force {
 		// Refuse before asking CAAM, so an existing name costs nothing.
-		if err := refuseIfStored(store, name); err != nil {
+		if err := store.RefuseExisting(name); err != nil {
 			return nil, err
 		}
 	}
@@ -82,16 +82,6 @@ func Import(kg Keygen, store *keystore.Store, blobPath, name string, force bool)
 		return nil, err
 	}
 	return &Created{KeyPath: store.KeyPath(name), KeyLen: len(black), BlobPath: blobPath, BlobLen: len(blob)}, nil
-}
-
-func refuseIfStored(store *keystore.Store, name string) error {
-	for _, p := range []string{store.BlobPath(name), store.KeyPath(name)} {
-		if _, err := keystore.ReadFile(p); err == nil || !isNotFound(err) {
-			return fmt.Errorf("%w: %s %w; it is never overwritten (use --force to replace it, keeping a dated copy of the old blob)",
-				fail.ErrRefused, p, keystore.ErrExists)
-		}
-	}
-	return nil
 }
 
 // Digest returns the hash constructor for a PBKDF2 digest name.

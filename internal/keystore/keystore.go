@@ -53,7 +53,8 @@ func New(dir string) *Store { return &Store{Dir: dir} }
 
 // ValidName checks that name can be a key name: a plain file name, no path
 // separators, no leading dot (hidden and temporary files), no control or
-// space characters, and not ending in the blob suffix.
+// space characters, not ending in the blob suffix, and not named like a
+// dated blob backup.
 func ValidName(name string) error {
 	bad := func(why string) error {
 		return fmt.Errorf("%w: key name %q %s", fail.ErrUsage, name, why)
@@ -69,6 +70,8 @@ func ValidName(name string) error {
 		return bad("starts with a dot")
 	case strings.HasSuffix(name, BlobSuffix):
 		return bad("ends in " + BlobSuffix + ", which is the blob file's suffix")
+	case isBackupName(name):
+		return bad("is the name of a dated blob backup (NAME" + BlobSuffix + ".<time>), which a key file must never replace")
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || unicode.IsSpace(r) || r == unicode.ReplacementChar {
@@ -76,6 +79,19 @@ func ValidName(name string) error {
 		}
 	}
 	return nil
+}
+
+// isBackupName reports whether name has the form of a blob backup made by
+// Save with force (NAME.bb.20260102T150405Z). A key of that name would have
+// its key file at the backup's path, and a forced write would replace what
+// may be the last copy of an old blob.
+func isBackupName(name string) bool {
+	i := strings.LastIndex(name, BlobSuffix+".")
+	if i < 0 {
+		return false
+	}
+	_, err := time.Parse(backupLayout, name[i+len(BlobSuffix)+1:])
+	return err == nil
 }
 
 // KeyPath is the black key file of name.
@@ -127,9 +143,21 @@ func refuseExisting(paths ...string) error {
 	return nil
 }
 
-// readNoFollow reads a small file, refusing to follow a symlink.
+// RefuseExisting fails, wrapping fail.ErrRefused and ErrExists, if the blob
+// or the black key file of name exists in any form. It only looks (lstat):
+// it reads no key bytes and cannot block on a FIFO.
+func (s *Store) RefuseExisting(name string) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	return refuseExisting(s.BlobPath(name), s.KeyPath(name))
+}
+
+// readNoFollow reads a small regular file, refusing to follow a symlink.
+// O_NONBLOCK keeps open(2) from waiting for a writer when path is a FIFO,
+// which is then refused with any other non-regular file.
 func readNoFollow(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) {
 			return nil, fmt.Errorf("%w: %s is a symlink; caamcrypt does not follow links in the key directory", fail.ErrRefused, path)
@@ -140,6 +168,13 @@ func readNoFollow(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file (but a directory, FIFO, socket or device): give the path of a key or blob file", fail.ErrUsage, path)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)

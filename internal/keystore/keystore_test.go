@@ -3,11 +3,14 @@ package keystore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
@@ -119,8 +122,8 @@ func TestSaveForceKeepsDatedBackup(t *testing.T) {
 		t.Fatalf("blob is %q after force", b)
 	}
 	// A second forced save in the same second must not clobber the backup.
-	if _, err := s.Save("k", []byte("black3"), []byte("blob3"), true); !errors.Is(err, os.ErrExist) {
-		t.Fatalf("second forced save in the same second: %v, want exists error", err)
+	if _, err := s.Save("k", []byte("black3"), []byte("blob3"), true); !errors.Is(err, os.ErrExist) || !errors.Is(err, fail.ErrRefused) {
+		t.Fatalf("second forced save in the same second: %v, want a refused/exists error", err)
 	}
 	if b, _ := os.ReadFile(backup); string(b) != "blob1" {
 		t.Fatalf("backup overwritten with %q", b)
@@ -177,5 +180,97 @@ func TestSaveKeyNoOverwrite(t *testing.T) {
 	}
 	if b, _ := s.LoadKey("imp"); !bytes.Equal(b, []byte("two")) {
 		t.Fatalf("forced SaveKey left %q", b)
+	}
+}
+
+// A key may not be named like the dated backup of another key's blob: with
+// --force its key file would replace that backup, which may be the last
+// copy of a blob an old volume needs.
+func TestForcedSaveCannotReplaceBlobBackup(t *testing.T) {
+	s := newStore(t)
+	if _, err := s.Save("k", []byte("black1"), []byte("blob1"), false); err != nil {
+		t.Fatal(err)
+	}
+	backup, err := s.Save("k", []byte("black2"), []byte("blob2"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Base(backup)
+	if err := s.SaveKey(name, []byte("imported"), true); !errors.Is(err, fail.ErrUsage) {
+		t.Errorf("SaveKey(%q, force): %v, want a usage error", name, err)
+	}
+	if _, err := s.Save(name, []byte("black3"), []byte("blob3"), true); !errors.Is(err, fail.ErrUsage) {
+		t.Errorf("Save(%q, force): %v, want a usage error", name, err)
+	}
+	if b, _ := os.ReadFile(backup); string(b) != "blob1" {
+		t.Fatalf("backup %s now holds %q, want the old blob", backup, b)
+	}
+	// Names that merely contain the suffix stay valid.
+	for _, n := range []string{"data.bb.v2", "k.bb.2026", "k.bbx"} {
+		if err := ValidName(n); err != nil {
+			t.Errorf("ValidName(%q) = %v, want nil", n, err)
+		}
+	}
+}
+
+// Key and blob files are regular files: a FIFO or device node given as one
+// is refused at once instead of blocking (FIFO) or reading junk.
+func TestReadFileRefusesNonRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "k.bb")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("cannot make a FIFO here: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := ReadFile(fifo)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("ReadFile(FIFO): %v, want a usage error saying it is not a regular file", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("ReadFile blocked on a FIFO")
+	}
+	if _, err := ReadFile("/dev/null"); !errors.Is(err, fail.ErrUsage) {
+		t.Fatalf("ReadFile(/dev/null): %v, want a usage error", err)
+	}
+}
+
+// Losing the exclusive create to a concurrent writer is a refusal (exit 4)
+// like the first existence check's, and still matches ErrExists.
+func TestCreateErrRaceIsRefused(t *testing.T) {
+	err := createErr("blob", "/d/k.bb", fmt.Errorf("/d/k.bb: %w", os.ErrExist))
+	if !errors.Is(err, fail.ErrRefused) || !errors.Is(err, ErrExists) {
+		t.Fatalf("createErr on EEXIST: %v, want refused/exists", err)
+	}
+	err = createErr("blob", "/d/k.bb", fmt.Errorf("write: %w", unix.ENOSPC))
+	if errors.Is(err, fail.ErrRefused) || !errors.Is(err, unix.ENOSPC) || !strings.Contains(err.Error(), "/d/k.bb") {
+		t.Fatalf("createErr on ENOSPC: %v, want a plain error naming the file and keeping the errno", err)
+	}
+}
+
+// When a forced save fails after the old blob was backed up, the error
+// names the backup: the caller gets no backup path on error, and the
+// log line about it is below the default log level.
+func TestForcedSaveFailureNamesBackup(t *testing.T) {
+	s := newStore(t)
+	if _, err := s.Save("k", []byte("black1"), []byte("blob1"), false); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(s.KeyPath("k"))
+	if err := os.Mkdir(s.KeyPath("k"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	backup, err := s.Save("k", []byte("black2"), []byte("blob2"), true)
+	if err == nil {
+		t.Fatal("forced Save succeeded with a directory in the key's place")
+	}
+	if backup == "" || !strings.Contains(err.Error(), backup) {
+		t.Fatalf("error %q does not name the backup %q", err, backup)
+	}
+	if b, _ := s.LoadBlob("k"); string(b) != "blob1" {
+		t.Fatalf("blob is %q after the failed forced save, want the old one back", b)
 	}
 }

@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/caamcrypt/caamcrypt/internal/atomicfile"
+	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
 
 // backupLayout names a dated copy of a replaced blob: NAME.bb.20260102T150405Z.
@@ -31,11 +33,11 @@ func (s *Store) Save(name string, blackKey, blob []byte, force bool) (backup str
 			return "", err
 		}
 		if err := atomicfile.Create(blobPath, blob, BlobMode); err != nil {
-			return "", fmt.Errorf("write blob %s: %w", blobPath, err)
+			return "", createErr("blob", blobPath, err)
 		}
 		if err := atomicfile.Create(keyPath, blackKey, KeyMode); err != nil {
 			s.undo(blobPath, "")
-			return "", fmt.Errorf("write black key %s: %w", keyPath, err)
+			return "", createErr("black key", keyPath, err)
 		}
 		return "", nil
 	}
@@ -44,13 +46,23 @@ func (s *Store) Save(name string, blackKey, blob []byte, force bool) (backup str
 		return "", err
 	}
 	if err := atomicfile.Write(blobPath, blob, BlobMode); err != nil {
-		return backup, fmt.Errorf("write blob %s: %w", blobPath, err)
+		return backup, keptBackup(fmt.Errorf("write blob %s: %w", blobPath, err), backup)
 	}
 	if err := atomicfile.Write(keyPath, blackKey, KeyMode); err != nil {
 		s.undo(blobPath, backup)
-		return backup, fmt.Errorf("write black key %s: %w", keyPath, err)
+		return backup, keptBackup(fmt.Errorf("write black key %s: %w", keyPath, err), backup)
 	}
 	return backup, nil
+}
+
+// keptBackup adds to a failed forced Save where the old blob was kept:
+// callers drop the backup path on error, and the blob may have been
+// replaced before the failure (e.g. the directory fsync after the rename).
+func keptBackup(err error, backup string) error {
+	if backup == "" {
+		return err
+	}
+	return fmt.Errorf("%w (the previous blob is kept as %s)", err, backup)
 }
 
 // SaveKey stores a black key alone as NAME (what an import produces).
@@ -69,7 +81,7 @@ func (s *Store) SaveKey(name string, blackKey []byte, force bool) error {
 			return err
 		}
 		if err := atomicfile.Create(keyPath, blackKey, KeyMode); err != nil {
-			return fmt.Errorf("write black key %s: %w", keyPath, err)
+			return createErr("black key", keyPath, err)
 		}
 		return nil
 	}
@@ -77,6 +89,17 @@ func (s *Store) SaveKey(name string, blackKey []byte, force bool) error {
 		return fmt.Errorf("write black key %s: %w", keyPath, err)
 	}
 	return nil
+}
+
+// createErr describes a failed exclusive create of the what file at path.
+// Finding the name taken there means another writer created it after the
+// first check: a refusal like that check's, not a generic failure.
+func createErr(what, path string, err error) error {
+	if errors.Is(err, atomicfile.ErrExists) {
+		return fmt.Errorf("%w: %s %s appeared while this key was being written (another caamcrypt?); it is never overwritten: %w",
+			fail.ErrRefused, what, path, ErrExists)
+	}
+	return fmt.Errorf("write %s %s: %w", what, path, err)
 }
 
 // backupBlob copies an existing blob to a dated backup file and returns its
@@ -95,6 +118,11 @@ func (s *Store) backupBlob(blobPath string) (string, error) {
 	}
 	backup := blobPath + "." + now().UTC().Format(backupLayout)
 	if err := atomicfile.Create(backup, old, BlobMode); err != nil {
+		if errors.Is(err, atomicfile.ErrExists) {
+			// Backups are named to the second; an older one is never replaced.
+			return "", fmt.Errorf("%w: back up old blob to %s: a backup of that name exists; retry in a second: %w",
+				fail.ErrRefused, backup, err)
+		}
 		return "", fmt.Errorf("back up old blob to %s: %w", backup, err)
 	}
 	logrus.WithFields(logrus.Fields{"blob": blobPath, "backup": backup}).Info("kept a copy of the replaced blob")
