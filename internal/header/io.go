@@ -111,7 +111,10 @@ func Has(r io.ReaderAt) bool {
 
 // Write validates and encodes h and writes it as copy A then copy B. The
 // order matters: Read prefers A, so after an interrupted update either A is
-// new (and returned) or A is old and B still old. The caller syncs w.
+// new (and returned) or A is old and B still old. When w has a Sync method
+// (an *os.File), copy A is synced before copy B is written, so the two
+// writes cannot be in flight together and a power cut tears at most one
+// copy. The caller syncs w after Write.
 func Write(w io.WriterAt, h *Header) error {
 	b, err := h.Marshal()
 	if err != nil {
@@ -120,10 +123,20 @@ func Write(w io.WriterAt, h *Header) error {
 	return writeCopies(w, b, b)
 }
 
+// syncer is what an *os.File offers to force written data to the device.
+type syncer interface{ Sync() error }
+
+// writeCopies writes a as copy A and b as copy B, with a sync barrier in
+// between when w can sync (see Write).
 func writeCopies(w io.WriterAt, a, b []byte) error {
 	for i, c := range [2][]byte{a, b} {
 		if _, err := w.WriteAt(c, CopyOffsets[i]); err != nil {
 			return fmt.Errorf("write header copy %c at %d: %w", 'A'+i, CopyOffsets[i], err)
+		}
+		if s, ok := w.(syncer); ok && i == 0 {
+			if err := s.Sync(); err != nil {
+				return fmt.Errorf("sync header copy A: %w", err)
+			}
 		}
 	}
 	return nil

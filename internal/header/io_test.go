@@ -3,6 +3,8 @@ package header
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -180,5 +182,48 @@ func TestReadSurvivesUnreadableCopy(t *testing.T) {
 	_, _, err = Read(failingDev{newDev(devSize), CopyOffsets[1]})
 	if !errors.Is(err, errBadBlock) {
 		t.Fatalf("unreadable B, empty A: %v, want the I/O error", err)
+	}
+}
+
+// syncDev records the order of writes and syncs on a memDev.
+type syncDev struct {
+	memDev
+	ops []string
+}
+
+func (d *syncDev) WriteAt(p []byte, off int64) (int, error) {
+	d.ops = append(d.ops, fmt.Sprintf("write %d", off))
+	return d.memDev.WriteAt(p, off)
+}
+
+func (d *syncDev) Sync() error {
+	d.ops = append(d.ops, "sync")
+	return nil
+}
+
+// Copy A must be on stable storage before copy B is touched: without the
+// barrier the kernel may write both at once, and a power cut can tear both
+// copies, losing the volume (the only copy of its blob).
+func TestWriteSyncsCopyABeforeCopyB(t *testing.T) {
+	for _, name := range []string{"Write", "Restore"} {
+		t.Run(name, func(t *testing.T) {
+			d := &syncDev{memDev: *newDev(1 << 20)}
+			var err error
+			if name == "Write" {
+				err = Write(d, validHeader())
+			} else {
+				var b []byte
+				if b, err = validHeader().Marshal(); err == nil {
+					_, err = Restore(bytes.NewReader(b), d)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"write 0", "sync", fmt.Sprintf("write %d", CopyOffsets[1])}
+			if !slices.Equal(d.ops, want) {
+				t.Fatalf("operations %q, want %q (the caller syncs after copy B)", d.ops, want)
+			}
+		})
 	}
 }
