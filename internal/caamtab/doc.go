@@ -20,7 +20,7 @@
 //     the volume header; for plain volumes (the seed's layout, no header) a
 //     key name under the key directory or an absolute path to a blob file.
 //   - options, comma-separated: mount=/dir, fs=ext4|none,
-//     sector-size=512|1024|2048|4096, type=caamcrypt|plain, nofail, noauto,
+//     sector-size=512|1024|2048|4096 (plain only), type=caamcrypt|plain, nofail, noauto,
 //     readonly (or ro), discard, keyring=@u|@s|@us|@p|@t, keep-key,
 //     cipher=<dm-crypt cipher> (plain only).
 //

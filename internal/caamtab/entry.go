@@ -26,7 +26,7 @@ type Entry struct {
 type Options struct {
 	Mount      string // mount=: absolute directory to mount the filesystem on; "" = map only
 	FS         string // fs=: "ext4" or "none"; "" = default (ext4 when Mount is set)
-	SectorSize int    // sector-size=: 512..4096; 0 = from the header (caamcrypt) or default (plain)
+	SectorSize int    // sector-size=: 512..4096, plain volumes only (a caamcrypt header has it); 0 = default
 	Type       string // type=: TypeCaamcrypt or TypePlain; inferred from the key column when absent
 	NoFail     bool   // nofail: a failure of this volume does not fail open --all
 	NoAuto     bool   // noauto: open --all skips it

@@ -134,6 +134,9 @@ func finishType(e *Entry) string {
 	if o.Cipher != "" && o.Type != TypePlain {
 		return "cipher= is for plain volumes only (a caamcrypt volume's header records its cipher)"
 	}
+	if o.SectorSize != 0 && o.Type != TypePlain {
+		return "sector-size= is for plain volumes only (a caamcrypt volume's header records its sector size)"
+	}
 	return ""
 }
 
