@@ -25,6 +25,11 @@ func init() {
 	)
 }
 
+// plainNoCheck warns about plain volumes in the help: without a header
+// there is no key-check area, so a stale or foreign key is not detected and
+// maps as garbage (caam-facts section 9), as in the seed's manual flow.
+const plainNoCheck = "no wrong-key check: a wrong key maps garbage, seen only as no filesystem at mount"
+
 // volumeCommands returns the volume commands: format, open, close, status
 // and header. (open --all, close --all and doctor come later.)
 func volumeCommands() []*cli.Command {
@@ -94,9 +99,10 @@ func formatCommand() *cli.Command {
 			&cli.IntFlag{Name: "key-size", Value: volume.DefaultKeySize, Usage: "red key size in bytes (16..64)"},
 			&cli.IntFlag{Name: "sector-size", Usage: "dm-crypt sector size, 512..4096 (default 4096; plain: 512)"},
 			&cli.StringFlag{Name: "fs", Value: volume.FSExt4, Usage: "filesystem: ext4 or none"},
-			&cli.StringFlag{Name: "type", Value: volume.TypeCAAMCrypt, Usage: "volume type: caamcrypt or plain"},
+			&cli.StringFlag{Name: "type", Value: volume.TypeCAAMCrypt, Usage: "volume type: caamcrypt or plain (the seed's headerless layout: " + plainNoCheck + ")"},
 			&cli.BoolFlag{Name: "wipe", Usage: "fill the volume with encrypted zeros first (slow)"},
-			&cli.BoolFlag{Name: "force", Usage: "format even if the device holds a filesystem, partition table or caamcrypt header"},
+			&cli.BoolFlag{Name: "force", Usage: "format even if the device holds a filesystem, partition table or caamcrypt header, " +
+				"or is a plain volume holding a filesystem (never a device in use)"},
 			&cli.StringFlag{Name: "mount", Usage: "mount the new filesystem on DIR"},
 			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring after the table load"},
 		},
@@ -153,7 +159,7 @@ func openCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Usage: "mapping name (default: the header label, else the device's name)"},
 			&cli.StringFlag{Name: "mount", Usage: "check and mount the filesystem on DIR"},
 			&cli.BoolFlag{Name: "readonly", Usage: "map (and mount) read-only"},
-			&cli.StringFlag{Name: "type", Usage: "volume type: caamcrypt (default) or plain"},
+			&cli.StringFlag{Name: "type", Usage: "volume type: caamcrypt (default) or plain (" + plainNoCheck + ")"},
 			&cli.StringFlag{Name: "key", Usage: "plain: key name in the key directory (default: the volume name)"},
 			&cli.IntFlag{Name: "sector-size", Usage: "plain: dm-crypt sector size (default 512, as the seed)"},
 			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring after the table load"},

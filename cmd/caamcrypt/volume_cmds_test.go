@@ -56,3 +56,17 @@ func TestProgressPlainLines(t *testing.T) {
 		t.Fatalf("progress lines %q", lines)
 	}
 }
+
+// Plain volumes have no key check (no header, the seed's layout): the help
+// of format and open must say so, since a wrong key maps garbage silently.
+func TestPlainHelpSaysNoKeyCheck(t *testing.T) {
+	for _, cmd := range []string{"format", "open"} {
+		code, out, errs := runCLI(t, "", cmd, "--help")
+		if code != 0 {
+			t.Fatalf("%s --help: exit %d (stderr %q)", cmd, code, errs)
+		}
+		if !strings.Contains(out, "no wrong-key check") {
+			t.Errorf("%s --help does not say plain volumes have no wrong-key check:\n%s", cmd, out)
+		}
+	}
+}

@@ -87,9 +87,9 @@ func headerCommand() *cli.Command {
 			},
 			{
 				Name:      "restore",
-				Usage:     "write a header backup to DEVICE (refused over another valid header unless --force)",
+				Usage:     "write a header backup to DEVICE (refused over another valid header, or over data on a device without one, unless --force)",
 				ArgsUsage: "DEVICE FILE",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace a valid header that differs from the backup"}},
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace a valid header that differs from the backup, or write over a headerless device that holds data"}},
 				Action: func(c *cli.Context) error {
 					a, err := args(c, "DEVICE", "FILE")
 					if err != nil {

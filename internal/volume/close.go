@@ -53,7 +53,7 @@ func (m *Manager) closeName(ctx context.Context, name string) error {
 	}
 	defer unlock()
 	log := m.log.WithField("name", name)
-	m.removeStaleCheck(name)
+	m.removeLeftovers(name)
 
 	info, err := m.d.mapper.Info(name)
 	if err != nil {

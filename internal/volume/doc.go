@@ -40,8 +40,11 @@
 //
 // Every operation on one volume name takes a flock(2) on
 // <LockDir>/<name>.lock, so concurrent opens, closes and formats of one
-// volume serialise; a process killed with -9 drops its lock, and the next
-// open or close removes a stale check mapping it left. The key's
+// volume serialise; open and format first lock the backing device too
+// (<LockDir>/dev#<major:minor>.lock), so one device is not mapped twice
+// under two names. A process killed with -9 drops its lock, and the next
+// open or close removes a stale check mapping it left, and a payload
+// mapping it made whose /dev/mapper node it did not live to create. The key's
 // description derives from the volume name ("caamcrypt:<name>"), so close
 // NAME also drops a key a killed open or format left in the keyring.
 package volume

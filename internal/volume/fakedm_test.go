@@ -110,7 +110,9 @@ func (m *fakeMapper) Remove(name string, opts dm.RemoveOptions) error {
 	}
 	if !fm.opts.ReadOnly {
 		data, err := os.ReadFile(fm.node)
-		if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			data = nil // node lost (a killed run): the fake has nothing to write back
+		} else if err != nil {
 			return err
 		}
 		xor(data, fm.key, 0)
@@ -250,6 +252,9 @@ func (m *fakeMounter) Unmount(target string) error {
 }
 
 func (m *fakeMounter) MountPoints(dev string) ([]string, error) {
+	if _, err := os.Stat(dev); err != nil {
+		return nil, err // the real one stats dev for its device number
+	}
 	m.w.mu.Lock()
 	defer m.w.mu.Unlock()
 	return append([]string(nil), m.mounts[dev]...), nil

@@ -15,10 +15,11 @@ import (
 // (mapped, and mounted if o.Mount is set) so the caller can write to it.
 //
 // It refuses, unless o.Force, a device that holds a filesystem, partition
-// table or caamcrypt header, or that is mounted, mapped or opened
-// exclusively; even with Force the kernel's own refusal of a busy device
-// (O_EXCL) stands. On failure every step is rolled back in reverse order;
-// see the package comment for the one exception (a written header stays).
+// table or caamcrypt header, and a plain volume whose reused key shows a
+// filesystem through the new mapping. A device that is mounted, mapped or
+// opened exclusively is refused even with Force. On failure every step is
+// rolled back in reverse order; see the package comment for the one
+// exception (a written header stays).
 func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err error) {
 	enc, err := o.normalize()
 	if err != nil {
@@ -31,16 +32,12 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 	if o.Name == "" {
 		o.Name = defaultName(o.Label, dev)
 	}
-	if err := ValidName(o.Name); err != nil {
-		return nil, err
-	}
-	unlock, err := m.d.locker.Lock(ctx, o.Name)
+	unlock, err := m.lockVolume(ctx, dev, o.Name)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	log := m.log.WithField("device", dev).WithField("name", o.Name)
-	m.removeStaleCheck(o.Name)
 
 	if err := m.refuseMapped(o.Name); err != nil {
 		return nil, err
@@ -133,6 +130,11 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 	}
 	if err := m.createMapping(u, o.Name, t, dm.CreateOptions{UUID: mapUUID(o.Type, id, o.Name)}); err != nil {
 		return nil, err
+	}
+	if o.Type == TypePlain && !o.Force {
+		if err := m.refusePlainWithData(o.Name, dev, keyName); err != nil {
+			return nil, err
+		}
 	}
 	if !o.KeepKey {
 		if err := m.unlinkKey(u, keyID, ring); err != nil {

@@ -25,8 +25,11 @@ func (m *Manager) refuseMapped(name string) error {
 }
 
 // openForFormat opens dev read-write and exclusively after checking what
-// uses it. Without force any use is refused; with force the kernel's
-// EBUSY still is (a mounted or mapped device cannot be formatted safely).
+// uses it. Any use is refused, force or not: force overrides "holds data",
+// never "in use". The kernel's EBUSY on O_EXCL backs this up for block
+// devices, but O_EXCL means nothing for a regular file, so an image file
+// attached to a loop device (and maybe mapped or mounted through it) is
+// only stopped by the findings.
 func (m *Manager) openForFormat(dev string, force bool) (BlockDev, error) {
 	found, err := m.d.devices.InUse(dev)
 	if err != nil {
@@ -39,9 +42,9 @@ func (m *Manager) openForFormat(dev string, force bool) (BlockDev, error) {
 	for _, n := range maps {
 		found = append(found, probe.Finding{Kind: "mapped", Detail: "mapped as dm-crypt volume " + n})
 	}
-	if len(found) > 0 && !force {
-		return nil, fmt.Errorf("%w: %s is in use: %s; unmount or close it first",
-			fail.ErrRefused, dev, describe(found))
+	if len(found) > 0 {
+		return nil, fmt.Errorf("%w: %s is in use: %s; unmount or close it first%s",
+			fail.ErrRefused, dev, describe(found), forceNote(force))
 	}
 	bd, err := m.d.devices.Open(dev, true, true)
 	if errors.Is(err, unix.EBUSY) {
@@ -71,6 +74,25 @@ func (m *Manager) refuseContents(bd BlockDev, dev string, force bool) error {
 	return nil
 }
 
+// refusePlainWithData refuses (the caller passes no force) to go on with a
+// plain format whose new mapping already holds a filesystem. A plain
+// volume has no header, so its raw device is ciphertext that the signature
+// probe cannot tell from an empty disk; with a reused key (the seed's
+// layout, key files kept) a filesystem seen through the mapping is that
+// volume's data, which mkfs or --wipe would destroy.
+func (m *Manager) refusePlainWithData(name, dev, keyName string) error {
+	node := m.d.mapper.NodePath(name)
+	fstype, err := m.d.fs.Detect(node)
+	if err != nil {
+		return fmt.Errorf("look for a filesystem on %s: %w", node, err)
+	}
+	if fstype == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is a plain volume holding a filesystem (%s) under key %s; formatting would destroy it "+
+		"(open it with caamcrypt open --type plain, or --force formats anyway)", fail.ErrRefused, dev, fstype, keyName)
+}
+
 // describe lists probe findings for a message. A finding's Detail is a
 // whole phrase ("ext4 filesystem, UUID ...", "mounted on /mnt (ext4)"), so
 // the Kind is only used when there is no Detail (prefixing it read
@@ -85,6 +107,14 @@ func describe(found []probe.Finding) string {
 		parts = append(parts, f.Detail)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// forceNote tells a user who gave --force why it did not help.
+func forceNote(force bool) string {
+	if !force {
+		return ""
+	}
+	return " (--force formats over data, never over a device in use)"
 }
 
 func inUseSuffix(found []probe.Finding) string {

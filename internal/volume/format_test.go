@@ -223,3 +223,61 @@ func TestDescribeFindings(t *testing.T) {
 		t.Fatalf("describe = %q, want %q", got, want)
 	}
 }
+
+// O_EXCL means nothing for a regular file, so for an image attached to a
+// loop device (maybe mapped or mounted through it) the kernel does not stop
+// a forced format: the in-use finding must, with --force too.
+func TestFormatForceRefusesImageInUse(t *testing.T) {
+	w := newWorld(t)
+	m := w.manager()
+	dev := w.disk("disk.img", diskSize)
+	w.devices.inUse[dev] = []probe.Finding{{Kind: probe.KindLoop, Detail: "attached to /dev/loop0"},
+		{Kind: probe.KindMounted, Detail: "loop0 mounted on /mnt (ext4)"}}
+	before, n := sum(t, dev), w.ncalls()
+	_, err := m.Format(context.Background(), FormatOptions{Device: dev, Name: "data", Force: true})
+	if !errors.Is(err, fail.ErrRefused) || !strings.Contains(err.Error(), "attached to /dev/loop0") {
+		t.Fatalf("forced format of an image in use = %v, want refused naming the loop device", err)
+	}
+	if calls := w.callsSince(n); len(calls) != 0 {
+		t.Fatalf("refused format still called %v", calls)
+	}
+	if sum(t, dev) != before {
+		t.Fatal("refused format changed the image")
+	}
+}
+
+// A plain volume has no header, so its raw device looks empty to the
+// signature probe; formatting it again with its own key would mkfs over
+// its data. Format must look through the mapping first.
+func TestFormatPlainRefusesVolumeWithData(t *testing.T) {
+	w := newWorld(t)
+	m := w.manager()
+	ctx := context.Background()
+	dev := w.disk("vdb", diskSize)
+	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", Type: TypePlain}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
+		t.Fatal(err)
+	}
+	before := sum(t, dev)
+	_, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", Type: TypePlain})
+	if !errors.Is(err, fail.ErrRefused) || !strings.Contains(err.Error(), "ext4") {
+		t.Fatalf("format of a plain volume holding ext4 = %v, want refused naming it", err)
+	}
+	if sum(t, dev) != before {
+		t.Fatal("refused format changed the device")
+	}
+	if got := w.mapper.names(); len(got) != 0 {
+		t.Fatalf("mappings left: %v", got)
+	}
+	if n := w.ring.count(); n != 0 {
+		t.Fatalf("%d keys left in the keyring", n)
+	}
+	if _, ok := w.store.blobs["data"]; !ok {
+		t.Fatal("the refused format removed the existing key files")
+	}
+	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", Type: TypePlain, Force: true}); err != nil {
+		t.Fatalf("forced format: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/caamcrypt/caamcrypt/internal/atomicfile"
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 	"github.com/caamcrypt/caamcrypt/internal/header"
+	"github.com/caamcrypt/caamcrypt/internal/probe"
 )
 
 // HeaderBackup copies the header of device to a new file (mode 0600,
@@ -41,8 +42,10 @@ func (m *Manager) HeaderBackup(device, file string) (*header.Header, error) {
 
 // HeaderRestore writes the header backup in file to device. It refuses,
 // unless force, when the device holds a valid header of another volume or
-// of the same volume with another blob: only a missing or damaged header,
-// or an identical one, is replaced without asking. The payload is not
+// of the same volume with another blob, or when it has no caamcrypt header
+// but holds a filesystem or other data or is in use (probably the wrong
+// device): only a missing or damaged header on an otherwise unused device,
+// or an identical header, is replaced without asking. The payload is not
 // touched.
 func (m *Manager) HeaderRestore(device, file string, force bool) (*header.Header, error) {
 	dev, err := m.d.devices.Resolve(device)
@@ -62,11 +65,9 @@ func (m *Manager) HeaderRestore(device, file string, force bool) (*header.Header
 		return nil, fmt.Errorf("open %s: %w", dev, err)
 	}
 	defer bd.Close()
-	if cur, _, err := header.Read(bd); err == nil && !force {
-		backup, _ := header.Unmarshal(data[:header.CopySize])
-		if backup == nil || cur.UUID != backup.UUID || !bytes.Equal(cur.Blob, backup.Blob) {
-			return nil, fmt.Errorf("%w: %s holds a valid header of volume %s (label %q) that differs from the backup; "+
-				"restoring would replace it (--force restores anyway)", fail.ErrRefused, dev, cur.UUID, cur.Label)
+	if !force {
+		if err := m.refuseRestoreOver(bd, dev, data); err != nil {
+			return nil, err
 		}
 	}
 	h, err := header.Restore(bytes.NewReader(data), bd)
@@ -81,6 +82,40 @@ func (m *Manager) HeaderRestore(device, file string, force bool) (*header.Header
 	}
 	m.log.WithField("device", dev).WithField("uuid", h.UUID).Info("header restored")
 	return h, nil
+}
+
+// refuseRestoreOver refuses a restore of backup (the file's bytes) onto
+// dev when dev holds a valid header of another volume or blob, or has no
+// caamcrypt header at all but holds a filesystem, partition table or other
+// signature, or is in use (an open plain volume is ciphertext without
+// signatures): then it is most likely the wrong device, and the header's
+// 4 KiB at 0 and 64 KiB would destroy its data.
+func (m *Manager) refuseRestoreOver(bd BlockDev, dev string, backup []byte) error {
+	cur, _, err := header.Read(bd)
+	if err == nil {
+		b, _ := header.Unmarshal(backup[:header.CopySize])
+		if b == nil || cur.UUID != b.UUID || !bytes.Equal(cur.Blob, b.Blob) {
+			return fmt.Errorf("%w: %s holds a valid header of volume %s (label %q) that differs from the backup; "+
+				"restoring would replace it (--force restores anyway)", fail.ErrRefused, dev, cur.UUID, cur.Label)
+		}
+		return nil
+	}
+	if header.Has(bd) {
+		return nil // a damaged header: what restore is for
+	}
+	found, err := probe.Signatures(bd)
+	if err != nil {
+		return fmt.Errorf("look for data on %s: %w", dev, err)
+	}
+	used, err := m.d.devices.InUse(dev)
+	if err != nil {
+		return fmt.Errorf("check whether %s is in use: %w", dev, err)
+	}
+	if found = append(found, used...); len(found) > 0 {
+		return fmt.Errorf("%w: %s has no caamcrypt header and holds data or is in use: %s; is it the right device? "+
+			"Restoring would overwrite it (--force restores anyway)", fail.ErrRefused, dev, describe(found))
+	}
+	return nil
 }
 
 // HeaderDump describes the header of device (never key material) and

@@ -2,6 +2,8 @@ package volume
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -71,4 +73,49 @@ func flock(f *os.File, how int) error {
 			return nil
 		}
 	}
+}
+
+// devLockPrefix starts the lock name of a backing device. '#' is not
+// allowed in volume names (ValidName), so a device lock never shares its
+// file with a volume's.
+const devLockPrefix = "dev#"
+
+// lockDevice takes the lock of the backing device dev, before the volume
+// name's lock (always in that order, so the two cannot deadlock; close takes
+// only the name's). The name lock alone let open or format of one device
+// under two names both pass the "already mapped over this device" check
+// and map it twice: two read-write views of one filesystem. The lock is
+// keyed by the device number, so every path to one device (/dev/vdb,
+// /dev/disk/by-label/...) takes the same lock; an image file, which has
+// none, is keyed by its path.
+func (m *Manager) lockDevice(ctx context.Context, dev string) (func(), error) {
+	id, err := m.d.devices.ID(dev)
+	if err != nil {
+		return nil, fmt.Errorf("device number of %s: %w", dev, err)
+	}
+	if id == "" {
+		sum := sha256.Sum256([]byte(dev))
+		id = "file-" + hex.EncodeToString(sum[:8])
+	}
+	return m.d.locker.Lock(ctx, devLockPrefix+id)
+}
+
+// lockVolume checks name, takes the lock of dev and then the name's, and
+// removes what a killed run of this volume left (removeLeftovers; no live
+// run uses it while the name is locked). unlock releases both locks.
+func (m *Manager) lockVolume(ctx context.Context, dev, name string) (unlock func(), err error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	unlockDev, err := m.lockDevice(ctx, dev)
+	if err != nil {
+		return nil, err
+	}
+	unlockName, err := m.d.locker.Lock(ctx, name)
+	if err != nil {
+		unlockDev()
+		return nil, err
+	}
+	m.removeLeftovers(name)
+	return func() { unlockName(); unlockDev() }, nil
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
 
 // A second Lock of the same name waits for the first unlock (real flock).
@@ -90,5 +92,44 @@ func TestConcurrentOpensSerialise(t *testing.T) {
 	}
 	if creates != 1 {
 		t.Fatalf("payload mapped %d times, want 1", creates)
+	}
+}
+
+// Two concurrent opens of one device under two names: the name lock alone
+// does not serialise them, and both passed the "already mapped" check and
+// mapped the device twice (two read-write views, two mounts of one
+// filesystem). One must map, the other be refused.
+func TestConcurrentOpensOfOneDeviceUnderTwoNames(t *testing.T) {
+	w := newWorld(t)
+	m := w.manager()
+	ctx := context.Background()
+	dev := w.disk("vdb", diskSize)
+	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
+		t.Fatal(err)
+	}
+	w.keys.delay = 150 * time.Millisecond // widen the window a race would need
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, name := range []string{"a", "b"} {
+		wg.Add(1)
+		go func(i int, name string) {
+			defer wg.Done()
+			_, errs[i] = w.manager().Open(ctx, OpenOptions{Device: dev, Name: name})
+		}(i, name)
+	}
+	wg.Wait()
+	if maps := w.mapper.names(); len(maps) != 1 {
+		t.Fatalf("device mapped as %v, want exactly one mapping (errors %v)", maps, errs)
+	}
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("errors %v: want one open to succeed and one to be refused", errs)
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, fail.ErrRefused) {
+			t.Fatalf("second open = %v, want refused", err)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/google/uuid"
@@ -134,6 +136,32 @@ func (m *Manager) removeStaleCheck(name string) {
 	m.log.WithField("mapping", cn).Warn("removing stale key-check mapping left by an interrupted run")
 	if err := m.removeMapping(cn); err != nil {
 		m.log.WithError(err).WithField("mapping", cn).Warn("cannot remove stale key-check mapping")
+	}
+}
+
+// removeLeftovers removes what a run of volume name killed with -9 left
+// that would stop the next one: a stale key-check mapping, and a payload
+// mapping caamcrypt made that has no /dev/mapper node and no opener. The
+// second is left by a kill between the kernel's resume and libdevmapper's
+// mknod on a system without udev (caam-facts section 7; seen in the QEMU
+// rig): it cannot be mounted, checked or mapped again under its name, and
+// close could not look up its mounts. Callers hold the volume lock.
+func (m *Manager) removeLeftovers(name string) {
+	m.removeStaleCheck(name)
+	info, err := m.d.mapper.Info(name)
+	if err != nil || !info.Exists || info.OpenCount != 0 {
+		return
+	}
+	if _, ours := parseMapUUID(info.UUID); !ours {
+		return
+	}
+	node := m.d.mapper.NodePath(name)
+	if _, err := os.Stat(node); !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	m.log.WithField("mapping", name).Warnf("removing mapping without device node %s left by an interrupted run", node)
+	if err := m.removeMapping(name); err != nil {
+		m.log.WithError(err).WithField("mapping", name).Warn("cannot remove mapping without device node")
 	}
 }
 

@@ -49,17 +49,14 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 		}
 		o.Name = defaultName(label, dev)
 	}
-	if err := ValidName(o.Name); err != nil {
-		return nil, err
-	}
-	unlock, err := m.d.locker.Lock(ctx, o.Name)
+	unlock, err := m.lockVolume(ctx, dev, o.Name)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	m.removeStaleCheck(o.Name)
 
-	if v, done, err := m.alreadyOpen(o, dev); done || err != nil {
+	want := expectedLayout(o, h)
+	if v, done, err := m.alreadyOpen(o, dev, &want); done || err != nil {
 		return v, err
 	}
 	if maps, err := m.mappingsOf(dev); err != nil {
@@ -196,10 +193,11 @@ func (m *Manager) refuseHeaderForPlain(dev string) error {
 	return nil
 }
 
-// alreadyOpen handles an existing mapping named o.Name: over dev it is the
-// idempotent success (mounting if asked and not yet mounted there); over
-// another device it is refused.
-func (m *Manager) alreadyOpen(o OpenOptions, dev string) (*Volume, bool, error) {
+// alreadyOpen handles an existing mapping named o.Name: over dev, and
+// with the layout want when the caller knows it, it is the idempotent
+// success (mounting if asked and not yet mounted there); over another
+// device or with another layout it is refused.
+func (m *Manager) alreadyOpen(o OpenOptions, dev string, want *layout) (*Volume, bool, error) {
 	info, err := m.d.mapper.Info(o.Name)
 	if err != nil {
 		return nil, true, fmt.Errorf("look up mapping %s: %w", o.Name, err)
@@ -214,6 +212,12 @@ func (m *Manager) alreadyOpen(o OpenOptions, dev string) (*Volume, bool, error) 
 	if !ok || !m.sameDevice(mt.Params.Device, dev) {
 		return nil, true, fmt.Errorf("%w: a mapping named %s exists over another device; choose another --name or close it",
 			fail.ErrRefused, o.Name)
+	}
+	if want != nil {
+		if diff := want.differs(mt.Params); diff != "" {
+			return nil, true, fmt.Errorf("%w: a mapping named %s exists over %s with another %s: it is not this volume "+
+				"opened; close it (caamcrypt close %s) and open again", fail.ErrRefused, o.Name, dev, diff, o.Name)
+		}
 	}
 	if info.ReadOnly != o.ReadOnly {
 		m.log.WithField("name", o.Name).Warnf("volume is already open with read-only=%v; not changed", info.ReadOnly)
@@ -261,7 +265,7 @@ func (m *Manager) openByName(o OpenOptions) (*Volume, error) {
 	if path == "" {
 		path = mt.Params.Device
 	}
-	v, _, err := m.alreadyOpen(o, path)
+	v, _, err := m.alreadyOpen(o, path, nil) // no header read: the mapping is taken as it is
 	return v, err
 }
 

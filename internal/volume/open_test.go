@@ -3,11 +3,13 @@ package volume
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/caamcrypt/caamcrypt/dm"
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
 
@@ -248,4 +250,106 @@ func TestCloseDropsKeyOfKilledOpen(t *testing.T) {
 			t.Fatalf("%s: %d key(s) left in the keyring after close", typ, n)
 		}
 	}
+}
+
+// Opening an open volume is idempotent only when the mapping is this
+// volume as its header (or the plain options) describe it: a mapping of the
+// same name over the same device with another layout decrypts something
+// else, and reporting it as "already open" would let it be mounted and
+// written.
+func TestOpenRefusesMappingWithOtherParameters(t *testing.T) {
+	ctx := context.Background()
+	t.Run("caamcrypt volume mapped with the seed's layout", func(t *testing.T) {
+		w := newWorld(t)
+		m := w.manager()
+		dev := w.disk("vdb", diskSize)
+		if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
+			t.Fatal(err)
+		}
+		// As `dmsetup create data` with the seed's table would: offset 0, 512.
+		if _, err := w.ring.AddLogon("logkey:", make([]byte, 52), 0); err != nil {
+			t.Fatal(err)
+		}
+		tgt, err := cryptSpec{Cipher: DefaultCipher, KeyLen: 52, KeyDesc: "logkey:", Device: dev, Length: diskSize, SectorSize: 512}.target()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.mapper.Create("data", []dm.Target{tgt}, dm.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := m.Open(ctx, OpenOptions{Device: dev, Name: "data"})
+		if !errors.Is(err, fail.ErrRefused) {
+			t.Fatalf("open over a mapping with another layout = %+v, %v; want refused", v, err)
+		}
+	})
+	t.Run("plain volume with another sector size", func(t *testing.T) {
+		w := newWorld(t)
+		m := w.manager()
+		dev := w.disk("vdb", diskSize)
+		if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", Type: TypePlain, FS: FSNone}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := m.Open(ctx, OpenOptions{Device: dev, Name: "data", Type: TypePlain, SectorSize: 4096})
+		if !errors.Is(err, fail.ErrRefused) || !strings.Contains(err.Error(), "sector size") {
+			t.Fatalf("open with sector size 4096 over a 512 mapping = %+v, %v; want refused naming the sector size", v, err)
+		}
+		if v, err := m.Open(ctx, OpenOptions{Device: dev, Name: "data", Type: TypePlain}); err != nil || !v.AlreadyOpen {
+			t.Fatalf("open with the same parameters = %+v, %v; want already open", v, err)
+		}
+	})
+}
+
+// A run killed between the kernel's resume and libdevmapper's mknod (no
+// udev) leaves a caamcrypt mapping without its /dev/mapper node, and its
+// key in the keyring; seen in the QEMU rig's kill -9 loop. Close and open
+// must handle it: close removes it, open maps the volume again.
+func TestMappingWithoutNode(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (*world, *Manager, string) {
+		w := newWorld(t)
+		m := w.manager()
+		dev := w.disk("vdb", diskSize)
+		if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Open(ctx, OpenOptions{Device: dev, Name: "data", KeepKey: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(w.mapper.NodePath("data")); err != nil {
+			t.Fatal(err)
+		}
+		return w, m, dev
+	}
+	t.Run("close", func(t *testing.T) {
+		w, m, _ := setup(t)
+		if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
+			t.Fatalf("close of a mapping without node: %v", err)
+		}
+		if got := w.mapper.names(); len(got) != 0 {
+			t.Fatalf("mappings left: %v", got)
+		}
+		if n := w.ring.count(); n != 0 {
+			t.Fatalf("%d keys left in the keyring", n)
+		}
+	})
+	t.Run("open", func(t *testing.T) {
+		w, m, dev := setup(t)
+		mnt := filepath.Join(w.dir, "mnt")
+		v, err := m.Open(ctx, OpenOptions{Device: dev, Name: "data", Mount: mnt})
+		if err != nil {
+			t.Fatalf("open over a mapping without node: %v", err)
+		}
+		if _, err := os.Stat(v.Node); err != nil || v.AlreadyOpen {
+			t.Fatalf("open = %+v, node: %v; want a fresh mapping with its node", v, err)
+		}
+		if mps, _ := w.mounter.MountPoints(v.Node); !slices.Equal(mps, []string{mnt}) {
+			t.Fatalf("mount points %v, want [%s]", mps, mnt)
+		}
+	})
 }

@@ -45,7 +45,7 @@ type FormatOptions struct {
 	FS         string // "ext4" (default) or "none"
 	Type       string // "caamcrypt" (default) or "plain"
 	Wipe       bool   // fill the payload with encrypted zeros
-	Force      bool   // format even if the device holds data or is in use
+	Force      bool   // format even if the device holds data (never when it is in use)
 	KeepKey    bool   // leave the key in the keyring after the table load
 	Mount      string // mount the new filesystem here
 	// Progress is called during the wipe with bytes done and total.
