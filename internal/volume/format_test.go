@@ -254,12 +254,7 @@ func TestFormatPlainRefusesVolumeWithData(t *testing.T) {
 	m := w.manager()
 	ctx := context.Background()
 	dev := w.disk("vdb", diskSize)
-	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", Type: TypePlain}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
-		t.Fatal(err)
-	}
+	formatClosed(t, m, FormatOptions{Device: dev, Name: "data", Type: TypePlain})
 	before := sum(t, dev)
 	_, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", Type: TypePlain})
 	if !errors.Is(err, fail.ErrRefused) || !strings.Contains(err.Error(), "ext4") {

@@ -58,12 +58,7 @@ func TestHeaderBackupRestore(t *testing.T) {
 
 	// Another volume's header is not replaced without force.
 	other := w.disk("vdc", diskSize)
-	if _, err := m.Format(ctx, FormatOptions{Device: other, Name: "other", FS: FSNone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(ctx, CloseOptions{Name: "other"}); err != nil {
-		t.Fatal(err)
-	}
+	formatClosed(t, m, FormatOptions{Device: other, Name: "other", FS: FSNone})
 	before := sum(t, other)
 	if _, err := m.HeaderRestore(other, file, false); !errors.Is(err, fail.ErrRefused) {
 		t.Fatalf("restore over another volume's header = %v, want refused", err)
@@ -81,14 +76,8 @@ func TestHeaderBackupRestore(t *testing.T) {
 func TestHeaderRestoreRefusesDeviceHoldingData(t *testing.T) {
 	w := newWorld(t)
 	m := w.manager()
-	ctx := context.Background()
 	dev := w.disk("vdb", diskSize)
-	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
-		t.Fatal(err)
-	}
+	formatClosed(t, m, FormatOptions{Device: dev, Name: "data", FS: FSNone})
 	file := filepath.Join(w.dir, "data.hdr")
 	if _, err := m.HeaderBackup(dev, file); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"context"
 	"crypto/sha256"
 	"os"
 	"regexp"
@@ -64,4 +65,17 @@ func readNode(t *testing.T, node string, off int64, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// formatClosed formats a volume with o and closes it again: the starting
+// point of most open and close tests.
+func formatClosed(t *testing.T, m *Manager, o FormatOptions) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := m.Format(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(ctx, CloseOptions{Name: o.Name}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -57,12 +57,7 @@ func TestConcurrentOpensSerialise(t *testing.T) {
 	m := w.manager()
 	ctx := context.Background()
 	dev := w.disk("vdb", diskSize)
-	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
-		t.Fatal(err)
-	}
+	formatClosed(t, m, FormatOptions{Device: dev, Name: "data", FS: FSNone})
 	w.keys.delay = 150 * time.Millisecond // widen the window a race would need
 	n := w.ncalls()
 	var wg sync.WaitGroup
@@ -104,12 +99,7 @@ func TestConcurrentOpensOfOneDeviceUnderTwoNames(t *testing.T) {
 	m := w.manager()
 	ctx := context.Background()
 	dev := w.disk("vdb", diskSize)
-	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
-		t.Fatal(err)
-	}
+	formatClosed(t, m, FormatOptions{Device: dev, Name: "data", FS: FSNone})
 	w.keys.delay = 150 * time.Millisecond // widen the window a race would need
 	var wg sync.WaitGroup
 	errs := make([]error, 2)

@@ -173,12 +173,7 @@ func TestStaleCheckMappingIsRemoved(t *testing.T) {
 	m := w.manager()
 	ctx := context.Background()
 	dev := w.disk("vdb", diskSize)
-	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
-		t.Fatal(err)
-	}
+	formatClosed(t, m, FormatOptions{Device: dev, Name: "data", FS: FSNone})
 	// A run killed between creating and removing the key-check mapping.
 	w.inject("mapper.Remove caamcrypt-check-data", errInjected)
 	if _, err := m.Open(ctx, OpenOptions{Device: dev, Name: "data"}); !errors.Is(err, errInjected) {
@@ -201,12 +196,7 @@ func TestOpenPlainRefusesCAAMCryptVolume(t *testing.T) {
 	m := w.manager()
 	ctx := context.Background()
 	dev := w.disk("vdb", diskSize)
-	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
-		t.Fatal(err)
-	}
+	formatClosed(t, m, FormatOptions{Device: dev, Name: "data", FS: FSNone})
 	if _, err := m.Open(ctx, OpenOptions{Device: dev, Name: "data", Type: TypePlain}); !errors.Is(err, fail.ErrRefused) {
 		t.Fatalf("plain open of a caamcrypt volume = %v, want refused", err)
 	}
