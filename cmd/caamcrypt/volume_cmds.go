@@ -89,7 +89,7 @@ func formatCommand() *cli.Command {
 		Description: "Creates a CAAM key (or reuses --key), writes the caamcrypt header holding the blob\n" +
 			"(--type caamcrypt) or keeps the seed's headerless layout (--type plain, key files\n" +
 			"NAME and NAME.bb in the key directory), maps the volume at /dev/mapper/NAME and\n" +
-			"makes a filesystem. Refuses a device that holds data or is in use unless --force.",
+			"makes a filesystem. Refuses a device that holds data unless --force, and one in use always.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "mapping name (default: the label, else the device's name)"},
 			&cli.StringFlag{Name: "label", Usage: "volume and filesystem label"},
@@ -97,7 +97,7 @@ func formatCommand() *cli.Command {
 			&cli.BoolFlag{Name: "save-key", Usage: "caamcrypt type: also save the new key as files NAME and NAME.bb in the key directory"},
 			&cli.StringFlag{Name: "enc", Value: "ecb", Usage: "black key encryption: ecb or ccm"},
 			&cli.IntFlag{Name: "key-size", Value: volume.DefaultKeySize, Usage: "red key size in bytes (16..64)"},
-			&cli.IntFlag{Name: "sector-size", Usage: "dm-crypt sector size, 512..4096 (default 4096; plain: 512)"},
+			&cli.IntFlag{Name: "sector-size", Usage: "dm-crypt sector size, 512..4096", DefaultText: "4096; plain: 512"},
 			&cli.StringFlag{Name: "fs", Value: volume.FSExt4, Usage: "filesystem: ext4 or none"},
 			&cli.StringFlag{Name: "type", Value: volume.TypeCAAMCrypt, Usage: "volume type: caamcrypt or plain (the seed's headerless layout: " + plainNoCheck + ")"},
 			&cli.BoolFlag{Name: "wipe", Usage: "fill the volume with encrypted zeros first (slow)"},
@@ -161,7 +161,7 @@ func openCommand() *cli.Command {
 			&cli.BoolFlag{Name: "readonly", Usage: "map (and mount) read-only"},
 			&cli.StringFlag{Name: "type", Usage: "volume type: caamcrypt (default) or plain (" + plainNoCheck + ")"},
 			&cli.StringFlag{Name: "key", Usage: "plain: key name in the key directory (default: the volume name)"},
-			&cli.IntFlag{Name: "sector-size", Usage: "plain: dm-crypt sector size (default 512, as the seed)"},
+			&cli.IntFlag{Name: "sector-size", Usage: "plain: dm-crypt sector size", DefaultText: "512, as the seed"},
 			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring after the table load"},
 		},
 		Action: openAction,
