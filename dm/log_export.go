@@ -4,6 +4,12 @@ package dm
 
 // This file holds only the //export callback: cgo allows no C definitions in
 // the preamble of a file that exports Go functions.
+//
+// libdevmapper's log hook (dm_log_with_errno_init) takes no user pointer,
+// so there is no C void * to lead back to a Go object (go-pointer or
+// cgo.Handle would be the tool for that): every line goes to the one
+// package-wide, mutex-guarded sink in logsink.go. No other libdevmapper call
+// used here takes a callback.
 
 import "C"
 
