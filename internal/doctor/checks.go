@@ -81,8 +81,12 @@ func checkTkCiphers(e Env, cfg map[string]string) Result {
 
 func checkDMCrypt(e Env, cfg map[string]string) Result {
 	r := Result{Name: "device-mapper crypt target"}
-	if _, err := os.Stat(filepath.Join(e.Dev, "mapper", "control")); err != nil {
-		r.Status, r.Detail = Fail, "no "+filepath.Join(e.Dev, "mapper", "control")+": device-mapper is not available"
+	// /proc/misc lists device-mapper only when the kernel has it; the
+	// /dev/mapper/control node alone proves nothing (libdevmapper creates
+	// it on first use even without kernel support).
+	misc, err := os.ReadFile(filepath.Join(e.Proc, "misc"))
+	if err != nil || !strings.Contains(string(misc), " device-mapper\n") {
+		r.Status, r.Detail = Fail, "the running kernel has no device-mapper (not in /proc/misc)"
 		r.Hint = configHint(cfg, "CONFIG_BLK_DEV_DM", "CONFIG_DM_CRYPT") + " (or load dm-mod)"
 		return r
 	}
