@@ -193,12 +193,7 @@ func TestFormatRollback(t *testing.T) {
 			if !slices.Equal(undo, c.undo) {
 				t.Fatalf("after %s failed the calls were %q, want %q\nall calls: %q", c.failAt, undo, c.undo, norm(w.callsSince(0)))
 			}
-			if got := w.mapper.names(); len(got) != 0 {
-				t.Fatalf("mappings left: %v", got)
-			}
-			if n := w.ring.count(); n != 0 {
-				t.Fatalf("%d keys left in the keyring", n)
-			}
+			w.requireNothingLeft(t)
 			if len(w.store.blobs) != 0 {
 				t.Fatalf("key files left: %v", w.store.blobs)
 			}
@@ -263,12 +258,7 @@ func TestFormatPlainRefusesVolumeWithData(t *testing.T) {
 	if sum(t, dev) != before {
 		t.Fatal("refused format changed the device")
 	}
-	if got := w.mapper.names(); len(got) != 0 {
-		t.Fatalf("mappings left: %v", got)
-	}
-	if n := w.ring.count(); n != 0 {
-		t.Fatalf("%d keys left in the keyring", n)
-	}
+	w.requireNothingLeft(t)
 	if _, ok := w.store.blobs["data"]; !ok {
 		t.Fatal("the refused format removed the existing key files")
 	}

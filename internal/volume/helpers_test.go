@@ -79,3 +79,15 @@ func formatClosed(t *testing.T, m *Manager, o FormatOptions) {
 		t.Fatal(err)
 	}
 }
+
+// requireNothingLeft fails the test when a mapping or a keyring key is
+// left: the state every failed or closed operation must return to.
+func (w *world) requireNothingLeft(t *testing.T) {
+	t.Helper()
+	if got := w.mapper.names(); len(got) != 0 {
+		t.Fatalf("mappings left: %v", got)
+	}
+	if n := w.ring.count(); n != 0 {
+		t.Fatalf("%d keys left in the keyring", n)
+	}
+}

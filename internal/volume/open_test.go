@@ -47,12 +47,7 @@ func TestOpenRollback(t *testing.T) {
 			if undo := after(w.callsSince(0), failAt); !slices.Equal(undo, c.undo) {
 				t.Fatalf("after %s failed the calls were %q, want %q", c.failAt, undo, c.undo)
 			}
-			if got := w.mapper.names(); len(got) != 0 {
-				t.Fatalf("mappings left: %v", got)
-			}
-			if n := w.ring.count(); n != 0 {
-				t.Fatalf("%d keys left in the keyring", n)
-			}
+			w.requireNothingLeft(t)
 		})
 	}
 }
@@ -152,12 +147,7 @@ func TestOpenWrongKey(t *testing.T) {
 			if !errors.Is(err, fail.ErrWrongKey) || !strings.Contains(err.Error(), c.phrase) {
 				t.Fatalf("Open = %v, want wrong key saying %q", err, c.phrase)
 			}
-			if got := w.mapper.names(); len(got) != 0 {
-				t.Fatalf("mappings left: %v", got)
-			}
-			if n := w.ring.count(); n != 0 {
-				t.Fatalf("%d keys left in the keyring", n)
-			}
+			w.requireNothingLeft(t)
 			if sum(t, dev) != before {
 				t.Fatal("a refused open changed the device")
 			}
@@ -321,12 +311,7 @@ func TestMappingWithoutNode(t *testing.T) {
 		if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
 			t.Fatalf("close of a mapping without node: %v", err)
 		}
-		if got := w.mapper.names(); len(got) != 0 {
-			t.Fatalf("mappings left: %v", got)
-		}
-		if n := w.ring.count(); n != 0 {
-			t.Fatalf("%d keys left in the keyring", n)
-		}
+		w.requireNothingLeft(t)
 	})
 	t.Run("open", func(t *testing.T) {
 		w, m, dev := setup(t)
