@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,10 +25,6 @@ import (
 //     blob is refused as a wrong key; this device's own key files have the
 //     facts' sizes, modes and tags (§3), bad sizes are usage errors, an
 //     existing key is never overwritten and --force keeps a dated backup.
-
-// csForeignOTPMK stands for another SoC's fused master key (any 64 hex digits
-// other than caamsim's default).
-const csForeignOTPMK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 // csSeedTable is the seed's dm-crypt table for a logon key of keyLen bytes.
 func csSeedTable(dev, desc string, keyLen int) string {
@@ -60,20 +55,6 @@ func csKeyFileSize(enc string, l int) int {
 }
 
 func csBlobFileSize(l int) int { return csRoundup(l, 8) + 12 + 48 + 20 }
-
-// csWantOutput fails unless the step's output contains every want.
-func csWantOutput(t *testing.T, res *Result, step string, wants ...string) {
-	t.Helper()
-	s := res.Step(step)
-	if s == nil {
-		t.Fatalf("no step %q", step)
-	}
-	for _, w := range wants {
-		if !strings.Contains(s.Output, w) {
-			t.Errorf("step %s: output lacks %q:\n%s", step, w, s.Output)
-		}
-	}
-}
 
 // csOut is a step's output without the line keyctl prints when a step
 // joins the shared session keyring (Boot.SharedSession) and without
@@ -130,11 +111,11 @@ func TestCaamsimSeedFlowAndKeys(t *testing.T) {
 			{Name: "teardown", Run: "umount /mnt/secure && dmsetup remove --retry encrypted && keyctl clear @u && umount /data"},
 		}})
 		res.Require(t)
-		csWantOutput(t, res, "create", "/data/caam/randomkey (36 bytes)", "/data/caam/randomkey.bb (96 bytes)")
-		csWantOutput(t, res, "sizes", "36 600 /data/caam/randomkey\n", "96 400 /data/caam/randomkey.bb\n",
+		wantOutput(t, res, "create", "/data/caam/randomkey (36 bytes)", "/data/caam/randomkey.bb (96 bytes)")
+		wantOutput(t, res, "sizes", "36 600 /data/caam/randomkey\n", "96 400 /data/caam/randomkey.bb\n",
 			"48 600 /data/caam/ccmkey\n", "96 400 /data/caam/ccmkey.bb\n", " 700 /data/caam")
-		csWantOutput(t, res, "table", "crypt capi:tk(cbc(aes))-plain :36:logon:logkey: 0 ")
-		csNoPlaintext(t, m, "secure", marker)
+		wantOutput(t, res, "table", "crypt capi:tk(cbc(aes))-plain :36:logon:logkey: 0 ")
+		requireNoPlaintext(t, m, "secure", marker)
 
 		// Power-on 2: new JDKEK, same otpmk; the seed's @s, in one session.
 		res = m.Boot(Boot{SharedSession: true, Steps: []Step{
@@ -183,11 +164,11 @@ func TestCaamsimSeedFlowAndKeys(t *testing.T) {
 		if !strings.Contains(s.Output, "integrity") {
 			t.Errorf("tampered blob: message does not name the integrity check:\n%s", s.Output)
 		}
-		csWantOutput(t, res, "new-jdkek", "36 600")
+		wantOutput(t, res, "new-jdkek", "36 600")
 		if got := csOut(res, "read"); got != marker {
 			t.Errorf("after the power cycle read %q, want %q", got, marker)
 		}
-		csNoPlaintext(t, m, "secure", marker)
+		requireNoPlaintext(t, m, "secure", marker)
 		for _, st := range []string{"stale-ecb-mount", "stale-ecb-fsck", "stale-ccm-map", "tamper-import"} {
 			t.Logf("boot 2 %s (exit %d): %s", st, res.Step(st).ExitCode, csOut(res, st))
 		}
@@ -199,7 +180,7 @@ func TestCaamsimSeedFlowAndKeys(t *testing.T) {
 			{Name: "foreign-nofile", Run: "test ! -e /data/caam/foreign && umount /data"},
 		}
 		steps = append(steps, csKeyFileSteps(data)...)
-		res = m.Boot(Boot{Cmdline: "caamsim.otpmk=" + csForeignOTPMK, Steps: steps})
+		res = m.Boot(Boot{Cmdline: "caamsim.otpmk=" + otherOTPMK, Steps: steps})
 		s = res.RequireExit(t, "foreign-import", 5)
 		for _, w := range []string{"integrity", "another device", "/data/caam/randomkey.bb"} {
 			if !strings.Contains(s.Output, w) {
@@ -229,22 +210,6 @@ func csDecodeInfos(t *testing.T, out string) []csKeyInfo {
 		infos = append(infos, in)
 	}
 	return infos
-}
-
-// csNoPlaintext: the plaintext never reached the disk, nor a plaintext ext4
-// superblock (magic 0xEF53 at byte 1080), and something was written.
-func csNoPlaintext(t *testing.T, m *Machine, disk, marker string) {
-	t.Helper()
-	raw := m.RawDisk(t, disk)
-	if bytes.Contains(raw, []byte(marker)) {
-		t.Fatalf("plaintext %q is on the raw disk %s", marker, m.DiskPath(disk))
-	}
-	if raw[1080] == 0x53 && raw[1081] == 0xef {
-		t.Errorf("raw disk %s shows a plaintext ext4 superblock", disk)
-	}
-	if bytes.Count(raw[:1<<20], []byte{0}) == 1<<20 {
-		t.Errorf("first MiB of %s is all zeros: nothing was written through the mapping", disk)
-	}
 }
 
 var (
@@ -386,12 +351,12 @@ func csCheckKeyFiles(t *testing.T, res *Result) {
 			t.Errorf("%s: the driver's message is missing:\n%s", step, s.Output)
 		}
 	}
-	csWantOutput(t, res, "enc-xts", "xts")
+	wantOutput(t, res, "enc-xts", "xts")
 	res.RequireExit(t, "enc-xts", 2)
 	s := res.RequireExit(t, "refuse", 4)
 	if !strings.Contains(s.Output, "/keys/kecb16") || !strings.Contains(s.Output, "--force") {
 		t.Errorf("refusal does not name the file and --force:\n%s", s.Output)
 	}
-	csWantOutput(t, res, "force", "previous blob kept as /keys/kecb16.bb.2")
-	csWantOutput(t, res, "backup", "96 400 /keys/kecb16.bb.2")
+	wantOutput(t, res, "force", "previous blob kept as /keys/kecb16.bb.2")
+	wantOutput(t, res, "backup", "96 400 /keys/kecb16.bb.2")
 }

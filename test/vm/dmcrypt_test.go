@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -61,24 +60,10 @@ func TestDMCryptPersistence(t *testing.T) {
 			{Name: "gone", Run: "test ! -e /dev/mapper/vmdata"},
 		}})
 		res.Require(t)
-		for _, want := range []string{"dmcheck: key caamvm:data added to @u", "dmcheck: node-present /dev/mapper/vmdata", "dmcheck: key caamvm:data unlinked from @u"} {
-			if !strings.Contains(res.Step("map").Output, want) {
-				t.Errorf("map output lacks %q:\n%s", want, res.Step("map").Output)
-			}
-		}
+		wantOutput(t, res, "map", "dmcheck: key caamvm:data added to @u", "dmcheck: node-present /dev/mapper/vmdata",
+			"dmcheck: key caamvm:data unlinked from @u")
 
-		raw := m.RawDisk(t, "data")
-		if bytes.Contains(raw, []byte(marker)) {
-			t.Fatalf("the marker's plaintext is on the raw disk %s", m.DiskPath("data"))
-		}
-		// ext4's superblock magic 0xEF53 sits at byte 1024+56; through
-		// dm-crypt it must not appear on the raw device.
-		if raw[1080] == 0x53 && raw[1081] == 0xef {
-			t.Errorf("raw disk shows a plaintext ext4 superblock")
-		}
-		if bytes.Count(raw[:1<<20], []byte{0}) == 1<<20 {
-			t.Errorf("first MiB of the raw disk is all zeros: nothing was written through the mapping")
-		}
+		requireNoPlaintext(t, m, "data", marker)
 
 		res = m.Boot(Boot{Steps: []Step{
 			{Name: "map", Run: mapCmd},

@@ -1,13 +1,11 @@
 package vm
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,10 +14,6 @@ import (
 
 // Helpers for the caamcrypt volume scenarios (volume_test.go): the real
 // caamcrypt binary and the CAAM simulator in the guest.
-
-// volOtherOTPMK stands for another device's fused master key (caamsim's
-// default is a different, fixed test value).
-const volOtherOTPMK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 // volStep is a guest step with the exit code it must end with. Every step
 // runs (MayFail) so one boot reports every failure, not just the first.
@@ -73,34 +67,11 @@ func volOut(res *Result, name string) string {
 	return ""
 }
 
-// volWantOutput fails unless step name's output contains every string.
-func volWantOutput(t *testing.T, res *Result, name string, wants ...string) {
-	t.Helper()
-	o := volOut(res, name)
-	for _, w := range wants {
-		if !strings.Contains(o, w) {
-			t.Errorf("step %s: output lacks %q:\n%s", name, w, o)
-		}
-	}
-}
-
 // volDiskSum is the SHA-256 of a disk image on the host.
 func volDiskSum(t *testing.T, m *Machine, disk string) string {
 	t.Helper()
 	s := sha256.Sum256(m.RawDisk(t, disk))
 	return hex.EncodeToString(s[:])
-}
-
-// volNoPlaintext fails when the raw image of disk holds marker.
-func volNoPlaintext(t *testing.T, m *Machine, disk, marker string) {
-	t.Helper()
-	raw := m.RawDisk(t, disk)
-	if bytes.Contains(raw, []byte(marker)) {
-		t.Errorf("%s: the plaintext marker is on the raw disk %s", m.Flavour(), disk)
-	}
-	if bytes.Count(raw, []byte{0}) == len(raw) {
-		t.Errorf("%s: raw disk %s is all zeros: nothing was written", m.Flavour(), disk)
-	}
 }
 
 // volEditHeader rewrites the caamcrypt header of a disk image on the host

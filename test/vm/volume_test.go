@@ -138,11 +138,11 @@ func TestVolumeLifecycle(t *testing.T) {
 			{"all-closed-2", volNothingMapped + "\n" + volNoCaamKeys, 0},
 			umountKeys,
 		})
-		volWantOutput(t, res, "format-mounted", "mounted")
-		volWantOutput(t, res, "format-ext4", "ext4")
-		volWantOutput(t, res, "after-kill9", mA)
+		wantOutput(t, res, "format-mounted", "mounted")
+		wantOutput(t, res, "format-ext4", "ext4")
+		wantOutput(t, res, "after-kill9", mA)
 		for disk, mk := range map[string]string{"a": mA, "b": mB, "c": mC, "p": mP, "q": mQ, "e": mE} {
-			volNoPlaintext(t, m, disk, mk)
+			requireNoPlaintext(t, m, disk, mk)
 		}
 		if t.Failed() {
 			t.FailNow()
@@ -195,25 +195,25 @@ func TestVolumeLifecycle(t *testing.T) {
 			{"all-closed", volNothingMapped + "\n" + volNoCaamKeys, 0},
 			umountKeys,
 		})
-		volWantOutput(t, res, "wrong-key-d", "key")
-		volWantOutput(t, res, "open-all-read", mA, mB)
-		volWantOutput(t, res, "open-all", "va", "vb", "vx")
-		volWantOutput(t, res, "sysv-read", mA, mB)
-		volWantOutput(t, res, "open-c", mC)
-		volWantOutput(t, res, "caamcrypt-reads-p", mP)
-		volWantOutput(t, res, "seed-reads-q", mQ)
-		volWantOutput(t, res, "status-json", `"va"`, `"vb"`)
-		volWantOutput(t, res, "reuse-key-e", mE)
-		volWantOutput(t, res, "open-by-name", mA)
-		volWantOutput(t, res, "close-busy", "in use", mA)
-		volWantOutput(t, res, "open-c-readonly", mC, "damaged")
+		wantOutput(t, res, "wrong-key-d", "key")
+		wantOutput(t, res, "open-all-read", mA, mB)
+		wantOutput(t, res, "open-all", "va", "vb", "vx")
+		wantOutput(t, res, "sysv-read", mA, mB)
+		wantOutput(t, res, "open-c", mC)
+		wantOutput(t, res, "caamcrypt-reads-p", mP)
+		wantOutput(t, res, "seed-reads-q", mQ)
+		wantOutput(t, res, "status-json", `"va"`, `"vb"`)
+		wantOutput(t, res, "reuse-key-e", mE)
+		wantOutput(t, res, "open-by-name", mA)
+		wantOutput(t, res, "close-busy", "in use", mA)
+		wantOutput(t, res, "open-c-readonly", mC, "damaged")
 		if t.Failed() {
 			t.FailNow()
 		}
 
 		// Power-on 3: another device (another OTPMK).
 		sumA, sumB := volDiskSum(t, m, "a"), volDiskSum(t, m, "b")
-		res = volRun(t, m, "caamsim.otpmk="+volOtherOTPMK, []volStep{
+		res = volRun(t, m, "caamsim.otpmk="+otherOTPMK, []volStep{
 			mountKeys,
 			{"foreign-a", "caamcrypt open " + A, 5},
 			{"foreign-b", "caamcrypt open " + B + " --type plain --key pk --name vb", 5},
