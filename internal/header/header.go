@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/caamcrypt/caamcrypt/caamc"
 )
 
 // Header is the decoded caamcrypt volume header: what open needs to turn the
@@ -51,15 +53,14 @@ type Header struct {
 // caam-facts section 3: tag (20) + roundup(L,16) for ECB,
 // tag + roundup(L,8)+12 for CCM. It returns 0 for an unknown enc.
 func KeyLenFor(enc string, redLen uint32) uint32 {
+	var e caamc.Encryption
 	switch enc {
 	case "ecb":
-		return tagSize + roundUp(redLen, 16)
+		e = caamc.ECB
 	case "ccm":
-		return tagSize + roundUp(redLen, 8) + 12
+		e = caamc.CCM
+	default:
+		return 0
 	}
-	return 0
-}
-
-func roundUp(n, to uint32) uint32 {
-	return (n + to - 1) / to * to
+	return uint32(caamc.TagSize + caamc.BlackKeySize(e, int(redLen)))
 }

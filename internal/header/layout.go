@@ -4,6 +4,8 @@ package header
 // change both together (and bump the major version when an existing field
 // moves or changes meaning).
 
+import "github.com/caamcrypt/caamcrypt/caamc"
+
 const (
 	// CopySize is the size of one header copy in bytes.
 	CopySize = 4096
@@ -46,9 +48,9 @@ const (
 
 	// TagMagic is the first little-endian u32 of a CAAM tagged object
 	// ("TagO"), see caam-facts section 3.
-	TagMagic = 0x5461674f
+	TagMagic = caamc.TagMagic
 	// tagSize is the size of the tag that prefixes CAAM tagged objects.
-	tagSize = 20
+	tagSize = caamc.TagSize
 )
 
 // CopyOffsets are the byte offsets of header copy A and copy B. Copy B sits
