@@ -21,9 +21,24 @@ var (
 // binary. Each package is built once per test process into the rig's cache
 // directory; Go's build cache makes rebuilds cheap.
 func BuildGo(pkg string) (string, error) {
+	return buildForGuest(pkg, "", "build")
+}
+
+// BuildGoTest compiles the tests of one package of this module (go test -c)
+// into a guest binary, so package tests that need a real kernel (root,
+// device-mapper, keyrings) can run inside a guest: `/usr/bin/dm.test -test.v`.
+func BuildGoTest(pkg string) (string, error) {
+	return buildForGuest(pkg, ".test", "test", "-c")
+}
+
+// buildForGuest runs `go <goArgs> -o <bin> <pkg>` for linux/amd64 with cgo
+// on, once per package and kind in this process, and returns the binary's
+// path in the rig's cache directory (name: the package path, then suffix).
+func buildForGuest(pkg, suffix string, goArgs ...string) (string, error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if p, ok := buildDone[pkg]; ok {
+	key := pkg + suffix
+	if p, ok := buildDone[key]; ok {
 		return p, nil
 	}
 	root, err := ModuleRoot()
@@ -44,19 +59,19 @@ func BuildGo(pkg string) (string, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	cmd := exec.Command("go", "build", "-o", tmp.Name(), pkg)
+	cmd := exec.Command("go", append(append(goArgs, "-o", tmp.Name()), pkg)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+		return "", fmt.Errorf("go %s %s: %w\n%s", strings.Join(goArgs, " "), pkg, err, out)
 	}
-	out := filepath.Join(binDir, strings.NewReplacer("/", "_", ".", "_").Replace(strings.Trim(pkg, "./")))
+	out := filepath.Join(binDir, strings.NewReplacer("/", "_", ".", "_").Replace(strings.Trim(pkg, "./"))+suffix)
 	// A rename, so a guest image being assembled by another test process
 	// from an older binary keeps reading a whole file.
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return "", err
 	}
-	buildDone[pkg] = out
+	buildDone[key] = out
 	return out, nil
 }
 
@@ -64,6 +79,16 @@ func BuildGo(pkg string) (string, error) {
 func MustBuildGo(t testing.TB, pkg string) string {
 	t.Helper()
 	p, err := BuildGo(pkg)
+	if err != nil {
+		t.Fatalf("QEMU rig: %v", err)
+	}
+	return p
+}
+
+// MustBuildGoTest is BuildGoTest for tests: a build failure fails the test.
+func MustBuildGoTest(t testing.TB, pkg string) string {
+	t.Helper()
+	p, err := BuildGoTest(pkg)
 	if err != nil {
 		t.Fatalf("QEMU rig: %v", err)
 	}
