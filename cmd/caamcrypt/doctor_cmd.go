@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -23,9 +22,7 @@ func doctorCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			rep := doctor.Run(systemDoctorEnv(c.String("caam-device")))
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				if err := writeJSON(c.App.Writer, rep); err != nil {
 					return err
 				}
 			} else {

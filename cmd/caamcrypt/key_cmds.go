@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -310,9 +309,7 @@ func keyInfo(c *cli.Context) error {
 	}
 	d := obj.Describe()
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		return writeJSON(c.App.Writer, d)
 	}
 	printDescription(c.App.Writer, a[0], d)
 	return nil

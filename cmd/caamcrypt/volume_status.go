@@ -145,6 +145,7 @@ func headerDumpAction(c *cli.Context) error {
 	return nil
 }
 
+// writeJSON prints v as indented JSON: the --json output of every command.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
