@@ -81,14 +81,19 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
 fi
 
 # Resolve against the empty status: the closure of the request's Depends
-# (and Pre-Depends), without Recommends. --print-uris lists what would be
-# downloaded: name_version_arch.deb 'url' size hash.
-want=$(apt-get -qq install --print-uris --no-install-recommends "$@" 2>"$state/resolve.err") || {
+# (and Pre-Depends), without Recommends. A simulated install lists it as
+# "Inst NAME (VERSION SUITE [ARCH])", sometimes followed by " []"; the archive file name quotes the
+# epoch's colon as %3a.
+sim=$(apt-get -qq -s install --no-install-recommends "$@" 2>"$state/resolve.err") || {
 	cat "$state/resolve.err" >&2
 	echo "debfetch: cannot resolve $* for $arch" >&2
 	exit 1
 }
-manifest=$(printf '%s\n' "$want" | awk '{print $2}' | sort)
+manifest=$(printf '%s\n' "$sim" | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\]).*/\1_\2_\3.deb/p' | sed 's/:/%3a/g' | sort)
+if [ -z "$manifest" ]; then
+	echo "debfetch: resolving $* for $arch gave no packages" >&2
+	exit 1
+fi
 request="request: $arch $*"
 if [ -f "$dest/.debfetch" ] && [ "$(cat "$dest/.debfetch")" = "$(printf '%s\n%s' "$request" "$manifest")" ]; then
 	exit 0
@@ -108,6 +113,21 @@ for deb in $manifest; do
 	name=${deb%%_*}
 	[[ $name =~ $exclude ]] && continue
 	dpkg -x "$state/archives/$deb" "$tmp"
+done
+# Make the tree a usable sysroot: Debian 12 is merged-/usr (/lib is a link
+# to usr/lib), and absolute symlinks such as usr/lib/<triplet>/libdevmapper.so
+# -> /lib/<triplet>/libdevmapper.so.1.02.1 must point inside DEST.
+for d in bin sbin lib lib32 lib64 libx32; do
+	if [ -d "$tmp/$d" ] && [ ! -L "$tmp/$d" ]; then
+		mkdir -p "$tmp/usr/$d"
+		cp -a "$tmp/$d/." "$tmp/usr/$d/"
+		rm -rf "${tmp:?}/$d"
+		ln -s "usr/$d" "$tmp/$d"
+	fi
+done
+find "$tmp" -type l -lname '/*' -print0 | while IFS= read -r -d '' link; do
+	target=$(readlink "$link")
+	ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$tmp$target")" "$link"
 done
 printf '%s\n%s' "$request" "$manifest" >"$tmp/.debfetch"
 rm -rf "$dest"
