@@ -18,8 +18,9 @@ var (
 	// before anything was sent to the kernel.
 	ErrInvalid = errors.New("invalid device-mapper argument")
 	// ErrLibrary: libdevmapper failed without an ioctl errno (for example
-	// it could not open /dev/mapper/control); its own messages are logged.
-	ErrLibrary = errors.New("libdevmapper call failed before reaching the kernel (is dm-mod loaded? see the debug log)")
+	// it could not open /dev/mapper/control). The error carries the
+	// library's last error line; all its lines are logged at Debug.
+	ErrLibrary = errors.New("libdevmapper call failed before reaching the kernel (is dm-mod loaded?)")
 	// ErrUnsupported: this binary was built without cgo or not for Linux.
 	ErrUnsupported = errors.New("device-mapper support not built in (needs Linux and cgo with libdevmapper)")
 )
@@ -111,7 +112,7 @@ func (e *libraryError) Error() string {
 	if e.detail == "" {
 		return ErrLibrary.Error()
 	}
-	return "libdevmapper: " + e.detail
+	return ErrLibrary.Error() + ": libdevmapper says: " + e.detail
 }
 
 func (e *libraryError) Unwrap() error { return ErrLibrary }

@@ -101,10 +101,14 @@ type task struct {
 }
 
 func newTask(kind C.int, kindName, name string) (*task, error) {
-	p := C.dm_task_create(kind)
-	if p == nil {
+	var p *C.struct_dm_task
+	ok, detail := quietly(func() bool {
+		p = C.dm_task_create(kind)
+		return p != nil
+	})
+	if !ok {
 		logrus.WithField("task", kindName).Debug("dm: dm_task_create failed")
-		return nil, ErrLibrary
+		return nil, &libraryError{detail: detail}
 	}
 	t := &task{p: p, kind: kindName, name: name}
 	if name != "" {
@@ -130,11 +134,7 @@ func (t *task) destroy() {
 // lines are logged at Debug meanwhile: the caller gets every failure as an
 // error with the errno and context, and would otherwise see it twice.
 func (t *task) run() error {
-	sink.takeQuieted()
-	restore := sink.beQuiet()
-	ok := C.dm_task_run(t.p) != 0
-	restore()
-	detail := sink.takeQuieted()
+	ok, detail := quietly(func() bool { return C.dm_task_run(t.p) != 0 })
 	errno := unix.Errno(C.dm_task_get_errno(t.p))
 	logrus.WithFields(logrus.Fields{"task": t.kind, "name": t.name, "ok": ok, "errno": int(errno)}).Debug("dm: dm_task_run")
 	if ok {
@@ -144,6 +144,18 @@ func (t *task) run() error {
 		return errno
 	}
 	return &libraryError{detail: detail}
+}
+
+// quietly runs one libdevmapper call with its error lines demoted to Debug
+// and returns the call's result and the last demoted line. dm_task_create
+// already talks to the kernel (it checks the driver version through
+// /dev/mapper/control), so it needs this as much as dm_task_run.
+func quietly(call func() bool) (ok bool, detail string) {
+	sink.takeQuieted()
+	restore := sink.beQuiet()
+	ok = call()
+	restore()
+	return ok, sink.takeQuieted()
 }
 
 // udevFlags returns the cookie flags. With udev sync, udev makes the nodes

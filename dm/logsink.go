@@ -56,9 +56,12 @@ type logSink struct {
 	// EBUSY, a rollback), so the user is not shown errors that did not
 	// end the operation.
 	quiet int
-	// lastQuiet is the last error line demoted while quiet, kept so a
-	// failure without an errno can still tell the user libdevmapper's reason.
-	lastQuiet string
+	// firstQuiet is the first error line demoted while quiet, kept so a
+	// failure without an errno can still tell the user libdevmapper's
+	// reason. The first, because the library's later lines follow from it
+	// ("/dev/mapper/control: open failed: No such device", then "Failure
+	// to communicate with kernel device-mapper driver.", ...).
+	firstQuiet string
 }
 
 var sink = &logSink{logger: logrus.StandardLogger()}
@@ -69,8 +72,8 @@ func (s *logSink) write(level int, file string, line, errnoOrClass int, msg stri
 	defer s.mu.Unlock()
 	lvl := libdmLevel(level)
 	if s.quiet > 0 && lvl < logrus.DebugLevel {
-		if lvl == logrus.ErrorLevel {
-			s.lastQuiet = redactLine(msg)
+		if lvl == logrus.ErrorLevel && s.firstQuiet == "" {
+			s.firstQuiet = redactLine(msg)
 		}
 		lvl = logrus.DebugLevel
 	}
@@ -99,11 +102,11 @@ func (s *logSink) beQuiet() (restore func()) {
 	}
 }
 
-// takeQuieted returns and forgets the last error line demoted while quiet.
+// takeQuieted returns and forgets the first error line demoted while quiet.
 func (s *logSink) takeQuieted() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.lastQuiet
-	s.lastQuiet = ""
+	m := s.firstQuiet
+	s.firstQuiet = ""
 	return m
 }
