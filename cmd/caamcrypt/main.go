@@ -12,6 +12,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
 
 // version is set at link time: -ldflags "-X main.version=...".
@@ -25,7 +27,12 @@ func main() {
 // calls os.Exit itself, so tests can drive the whole CLI.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.Run(reorderArgs(app, args))
+	var err error
+	if name := unknownCommand(app, args); name != "" {
+		err = fmt.Errorf("%w: unknown command %q (caamcrypt help lists the commands)", fail.ErrUsage, name)
+	} else {
+		err = app.Run(reorderArgs(app, args))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "caamcrypt: %s\n", userMessage(err))
 	}

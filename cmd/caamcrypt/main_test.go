@@ -160,6 +160,10 @@ func TestReorderArgs(t *testing.T) {
 		{"caamcrypt open /dev/vdb --mount /mnt --readonly", "caamcrypt open --mount /mnt --readonly /dev/vdb"},
 		{"caamcrypt key info -- -odd-name", "caamcrypt key info -- -odd-name"},
 		{"caamcrypt unknown x --y", "caamcrypt unknown x --y"},
+		// Global options after the command move in front of it.
+		{"caamcrypt open X --config /y", "caamcrypt --config /y open X"},
+		{"caamcrypt open --all --config=/y --key-dir /k", "caamcrypt --config=/y --key-dir /k open --all"},
+		{"caamcrypt --log-level debug key info f --json --log-format json", "caamcrypt --log-level debug --log-format json key info --json f"},
 	}
 	for _, c := range cases {
 		got := strings.Join(reorderArgs(app, strings.Fields(c.in)), " ")
@@ -174,5 +178,31 @@ func TestOptionsAfterNames(t *testing.T) {
 	code, out, errs := runCLI(t, "", "key", "info", key, "--json")
 	if code != 0 || !strings.Contains(out, `"red_key_len": 32`) {
 		t.Fatalf("key info FILE --json: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// Every word where a command name must stand is checked: an unknown one is
+// a usage error (exit 2), not urfave/cli's help text with exit code 3.
+func TestUnknownCommandIsUsageError(t *testing.T) {
+	for _, a := range [][]string{{"frob"}, {"key", "frob"}, {"help", "frob"}, {"--key-dir", "/k", "frob", "x"}} {
+		code, out, errs := runCLI(t, "", a...)
+		if code != fail.ExitUsage || !strings.Contains(errs, `unknown command "frob"`) {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit %d naming the command", a, code, errs, out, fail.ExitUsage)
+		}
+	}
+	for _, a := range [][]string{{"help"}, {"help", "key"}, {"key", "help", "create"}, {"key"}} {
+		if code, _, errs := runCLI(t, "", a...); code != 0 {
+			t.Errorf("%v: exit %d (%s), want 0", a, code, errs)
+		}
+	}
+}
+
+// A global option written after the command takes effect: the volume table
+// named by --config is the one read.
+func TestGlobalOptionAfterCommand(t *testing.T) {
+	tab := filepath.Join(t.TempDir(), "no-such-caamtab")
+	code, _, errs := runCLI(t, "", "open", "--all", "--config", tab)
+	if code != fail.ExitNotFound || !strings.Contains(errs, tab) {
+		t.Fatalf("open --all --config %s: exit %d, stderr %q; want exit %d naming that table", tab, code, errs, fail.ExitNotFound)
 	}
 }
