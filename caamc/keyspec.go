@@ -27,6 +27,15 @@ type KeySpec struct {
 	Plaintext []byte // or this key, 16..64 bytes, no NUL byte
 }
 
+// Validate reports what is wrong with the spec (ErrKeySize,
+// ErrBadPlaintext), without a device: callers check the command line with
+// it before they open the CAAM, so a bad size is a usage error even on a
+// machine without one.
+func (s KeySpec) Validate() error {
+	_, err := s.validate()
+	return err
+}
+
 // validate checks the spec in Go before any ioctl and returns the red key
 // length the driver will use.
 func (s KeySpec) validate() (int, error) {

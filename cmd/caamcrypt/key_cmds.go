@@ -130,6 +130,9 @@ func keyCreate(c *cli.Context) error {
 		return err
 	}
 	defer keyops.Wipe(spec.Plaintext)
+	if err := spec.Validate(); err != nil {
+		return err
+	}
 	dev, err := openCAAM(c)
 	if err != nil {
 		return err
@@ -262,6 +265,9 @@ func keyDerive(c *cli.Context) error {
 		}
 	}
 	if _, err := keyops.Digest(p.Digest); err != nil {
+		return err
+	}
+	if err := (caamc.KeySpec{Size: p.KeySize}).Validate(); err != nil {
 		return err
 	}
 	pass, err := readSecret(c, c.String("passphrase-file"), true)

@@ -119,6 +119,12 @@ func TestUsageErrors(t *testing.T) {
 		{"key", "create", "../escape"},
 		{"key", "create", "--enc", "xts", "k"},
 		{"key", "derive", "--digest", "md5", "k"},
+		// Sizes are checked before the CAAM is opened: a usage error even
+		// where there is none (here --caam-device names no file).
+		{"key", "create", "-s", "8", "k"},
+		{"key", "create", "--size", "65", "k"},
+		{"key", "create", "--hex", "00112233", "k"},
+		{"key", "derive", "--size", "8", "--passphrase-file", "/dev/null", "k"},
 	}
 	for _, a := range cases {
 		code, _, errs := runCLI(t, "", append([]string{"--key-dir", t.TempDir(), "--caam-device", "/nonexistent"}, a...)...)
