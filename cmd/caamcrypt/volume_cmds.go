@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -49,6 +50,29 @@ func newVolumeManager(c *cli.Context) *volume.Manager {
 // UUID=, LABEL=, PARTUUID=, PARTLABEL= (volume names contain no '/' or '=').
 func isDeviceArg(s string) bool {
 	return strings.ContainsAny(s, "/=")
+}
+
+// openArgIsDevice tells what open's argument names. Beyond isDeviceArg, a
+// plain word that names an existing file ("disk.img" in the current
+// directory) is that file, unless the volume table also has an entry of
+// that name: then the word is ambiguous and refused, rather than opening
+// one when the user meant the other.
+func openArgIsDevice(c *cli.Context, word string) (bool, error) {
+	if isDeviceArg(word) {
+		return true, nil
+	}
+	if _, err := os.Lstat(word); err != nil {
+		return false, nil
+	}
+	e, err := configEntry(c, word)
+	if err != nil {
+		return false, err
+	}
+	if e != nil {
+		return false, fmt.Errorf("%w: %q is both a file in the current directory and a volume in %s: write ./%s for the file",
+			fail.ErrUsage, word, c.String("config"), word)
+	}
+	return true, nil
 }
 
 // deviceArg makes a relative path absolute (the resolver wants absolute
@@ -152,7 +176,9 @@ func openCommand() *cli.Command {
 		Usage:     "unlock a volume: import its blob, check the key, map it, and mount it if asked",
 		ArgsUsage: "DEVICE|NAME | --all",
 		Description: "DEVICE is a path, UUID=... or LABEL=...; a NAME is looked up in the volume table\n" +
-			"(--config). Opening an open volume succeeds and changes nothing.\n" +
+			"(--config). A word that names an existing file (disk.img) is that file; a word that\n" +
+			"is both a file here and a table entry is refused: write ./disk.img for the file.\n" +
+			"Opening an open volume succeeds and changes nothing.\n" +
 			"--all opens every table entry without noauto; a nofail entry that fails does not fail the run.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "open every volume of the volume table (--config)"},
@@ -177,7 +203,11 @@ func openAction(c *cli.Context) error {
 		return err
 	}
 	o := volume.OpenOptions{Name: c.String("name")}
-	if isDeviceArg(a[0]) {
+	isDevice, err := openArgIsDevice(c, a[0])
+	if err != nil {
+		return err
+	}
+	if isDevice {
 		o.Device = deviceArg(a[0])
 	} else {
 		if o.Name != "" && o.Name != a[0] {

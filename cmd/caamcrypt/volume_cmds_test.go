@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
 
 func TestVolumeUsageErrors(t *testing.T) {
@@ -68,5 +72,35 @@ func TestPlainHelpSaysNoKeyCheck(t *testing.T) {
 		if !strings.Contains(out, "no wrong-key check") {
 			t.Errorf("%s --help does not say plain volumes have no wrong-key check:\n%s", cmd, out)
 		}
+	}
+}
+
+// A plain word that names a file in the current directory is that file; if
+// the volume table has an entry of the same name, the word is refused.
+func TestOpenWordThatIsAFile(t *testing.T) {
+	dir := t.TempDir()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chdir(wd) })
+	for _, f := range []string{"secrets", "disk.img"} {
+		if err := os.WriteFile(f, make([]byte, 4096), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile("tab", []byte("secrets /dev/vdz -\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "", "--config", "tab", "open", "secrets")
+	if code != fail.ExitUsage || !strings.Contains(errs, "write ./secrets") {
+		t.Errorf("open secrets (a file and a table entry): exit %d, stderr %q; want %d and how to name the file", code, errs, fail.ExitUsage)
+	}
+	code, _, errs = runCLI(t, "", "--config", "tab", "open", "disk.img")
+	if want := filepath.Join(dir, "disk.img") + " is not a caamcrypt volume"; code != fail.ExitNotFound || !strings.Contains(errs, want) {
+		t.Errorf("open disk.img (a file only): exit %d, stderr %q; want %d and %q", code, errs, fail.ExitNotFound, want)
 	}
 }
