@@ -23,31 +23,31 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{
 			Name:    "log-level",
 			Value:   "warning",
-			Usage:   "log level: error, warning, info, debug (debug traces every kernel and C call, secrets redacted), trace",
+			Usage:   "log `LEVEL`: error, warning, info, debug (traces every kernel and C call, secrets redacted) or trace",
 			EnvVars: []string{"CAAMCRYPT_LOG_LEVEL"},
 		},
 		&cli.StringFlag{
 			Name:    "log-format",
 			Value:   "text",
-			Usage:   "log format: text or json",
+			Usage:   "log `FORMAT`: text or json",
 			EnvVars: []string{"CAAMCRYPT_LOG_FORMAT"},
 		},
 		&cli.StringFlag{
 			Name:    "caam-device",
 			Value:   caamc.DefaultDevice,
-			Usage:   "CAAM keygen device node",
+			Usage:   "CAAM keygen device node `PATH`",
 			EnvVars: []string{"CAAMCRYPT_CAAM_DEVICE"},
 		},
 		&cli.StringFlag{
 			Name:    "key-dir",
 			Value:   defaultKeyDir,
-			Usage:   "directory of black key and blob files",
+			Usage:   "`DIR` of black key and blob files",
 			EnvVars: []string{"CAAMCRYPT_KEY_DIR"},
 		},
 		&cli.StringFlag{
 			Name:    "config",
 			Value:   defaultConfig,
-			Usage:   "volume table (crypttab-like) for open --all and close --all",
+			Usage:   "volume table `FILE` (like crypttab) read by open and close",
 			EnvVars: []string{"CAAMCRYPT_CONFIG"},
 		},
 	}

@@ -32,7 +32,7 @@ func init() {
 
 func keyCommands() []*cli.Command {
 	force := &cli.BoolFlag{Name: "force", Usage: "replace an existing key, keeping a dated copy of the old blob"}
-	enc := &cli.StringFlag{Name: "enc", Value: "ecb", Usage: "black key encryption: ecb or ccm"}
+	enc := &cli.StringFlag{Name: "enc", Value: "ecb", Usage: "black key encryption `MODE`: ecb or ccm"}
 	return []*cli.Command{{
 		Name:  "key",
 		Usage: "create, import, derive and inspect CAAM black keys and blobs",
@@ -46,10 +46,10 @@ func keyCommands() []*cli.Command {
 					"in /proc; prefer --key-file (\"-\" for standard input).",
 				Flags: []cli.Flag{
 					enc,
-					&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "random key of N bytes (16..64); default 32 unless a key is given"},
-					&cli.StringFlag{Name: "key-file", Usage: "read the red key (raw bytes) from FILE, \"-\" for standard input"},
-					&cli.StringFlag{Name: "hex", Usage: "red key as hex (visible in /proc; see above)"},
-					&cli.StringFlag{Name: "text", Aliases: []string{"t"}, Usage: "red key as text (visible in /proc; see above)"},
+					&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Usage: "random key of `N` bytes (16..64)", DefaultText: "32 when no key is given"},
+					&cli.StringFlag{Name: "key-file", Usage: "read the red key (raw bytes) from `FILE`, \"-\" for standard input"},
+					&cli.StringFlag{Name: "hex", Usage: "red key as `HEX` digits (visible in /proc; see above)"},
+					&cli.StringFlag{Name: "text", Aliases: []string{"t"}, Usage: "red key as `TEXT` (visible in /proc; see above)"},
 					force,
 				},
 				Action: keyCreate,
@@ -69,12 +69,12 @@ func keyCommands() []*cli.Command {
 					"from the command line. Prints the salt and IV needed to derive the same key again.",
 				Flags: []cli.Flag{
 					enc,
-					&cli.StringFlag{Name: "passphrase-file", Value: "-", Usage: "read the passphrase from FILE (first line), \"-\" for standard input"},
-					&cli.StringFlag{Name: "digest", Value: "sha256", Usage: "PBKDF2 digest: sha1, sha224, sha256, sha384, sha512"},
-					&cli.StringFlag{Name: "salt", Usage: "8-byte salt as 16 hex digits (default: random)"},
+					&cli.StringFlag{Name: "passphrase-file", Value: "-", Usage: "read the passphrase from `FILE` (first line), \"-\" for standard input"},
+					&cli.StringFlag{Name: "digest", Value: "sha256", Usage: "PBKDF2 `DIGEST`: sha1, sha224, sha256, sha384, sha512"},
+					&cli.StringFlag{Name: "salt", Usage: "8-byte salt as 16 `HEX` digits", DefaultText: "random"},
 					&cli.BoolFlag{Name: "no-salt", Usage: "derive without a salt"},
-					&cli.IntFlag{Name: "iter", Value: keyops.DefaultIterations, Usage: "PBKDF2 iterations"},
-					&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Value: 32, Usage: "key size in bytes (16..64)"},
+					&cli.IntFlag{Name: "iter", Value: keyops.DefaultIterations, Usage: "`N` PBKDF2 iterations"},
+					&cli.IntFlag{Name: "size", Aliases: []string{"s"}, Value: 32, Usage: "key size: `N` bytes (16..64)"},
 					force,
 				},
 				Action: keyDerive,

@@ -64,18 +64,24 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app.Commands = append(app.Commands, volumeCommands()...)
 	app.Commands = append(app.Commands, doctorCommand())
 	for _, c := range app.Commands {
-		setUsageErrorHandler(c)
+		finishCommand(c)
 	}
 	return app
 }
 
-// setUsageErrorHandler makes every (sub)command report flag errors as usage
-// errors (exit code 2) the same way the top level does.
-func setUsageErrorHandler(c *cli.Command) {
+// finishCommand makes every (sub)command report flag errors as usage errors
+// (exit code 2) the same way the top level does, and drops the
+// "(default: false)" urfave/cli would print after every switch.
+func finishCommand(c *cli.Command) {
 	if c.OnUsageError == nil {
 		c.OnUsageError = usageError
 	}
+	for _, f := range c.Flags {
+		if b, ok := f.(*cli.BoolFlag); ok {
+			b.DisableDefaultText = true
+		}
+	}
 	for _, s := range c.Subcommands {
-		setUsageErrorHandler(s)
+		finishCommand(s)
 	}
 }

@@ -28,11 +28,11 @@ func init() {
 
 // plainNoCheck warns about plain volumes in the help: without a header
 // there is no key-check area, so a stale or foreign key is not detected and
-// maps as garbage (caam-facts section 9), as in the seed's manual flow.
+// maps as garbage (caam-facts section 9), as in the manual caam-keygen flow.
 const plainNoCheck = "no wrong-key check: a wrong key maps garbage, seen only as no filesystem at mount"
 
 // volumeCommands returns the volume commands: format, open, close, status
-// and header. (open --all, close --all and doctor come later.)
+// and header.
 func volumeCommands() []*cli.Command {
 	return []*cli.Command{formatCommand(), openCommand(), closeCommand(), statusCommand(), headerCommand()}
 }
@@ -111,24 +111,25 @@ func formatCommand() *cli.Command {
 		Usage:     "make a new encrypted volume on DEVICE and leave it open",
 		ArgsUsage: "DEVICE",
 		Description: "Creates a CAAM key (or reuses --key), writes the caamcrypt header holding the blob\n" +
-			"(--type caamcrypt) or keeps the seed's headerless layout (--type plain, key files\n" +
+			"(--type caamcrypt) or uses the headerless layout of volumes made by hand with\n" +
+			"caam-keygen and dmsetup (--type plain, key files\n" +
 			"NAME and NAME.bb in the key directory), maps the volume at /dev/mapper/NAME and\n" +
 			"makes a filesystem. Refuses a device that holds data unless --force, and one in use always.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "name", Usage: "mapping name (default: the label, else the device's name)"},
-			&cli.StringFlag{Name: "label", Usage: "volume and filesystem label"},
-			&cli.StringFlag{Name: "key", Usage: "reuse key NAME of the key directory (plain: made if missing; default: the volume name)"},
-			&cli.BoolFlag{Name: "save-key", Usage: "caamcrypt type: also save the new key as files NAME and NAME.bb in the key directory"},
-			&cli.StringFlag{Name: "enc", Value: "ecb", Usage: "black key encryption: ecb or ccm"},
-			&cli.IntFlag{Name: "key-size", Value: volume.DefaultKeySize, Usage: "red key size in bytes (16..64)"},
-			&cli.IntFlag{Name: "sector-size", Usage: "dm-crypt sector size, 512..4096", DefaultText: "4096; plain: 512"},
-			&cli.StringFlag{Name: "fs", Value: volume.FSExt4, Usage: "filesystem: ext4 or none"},
-			&cli.StringFlag{Name: "type", Value: volume.TypeCAAMCrypt, Usage: "volume type: caamcrypt or plain (the seed's headerless layout: " + plainNoCheck + ")"},
+			&cli.StringFlag{Name: "name", Usage: "mapping `NAME`", DefaultText: "the label, else the device's name"},
+			&cli.StringFlag{Name: "label", Usage: "volume and filesystem `LABEL`"},
+			&cli.StringFlag{Name: "key", Usage: "use key `NAME` of the key directory (plain: made if missing)", DefaultText: "the volume name"},
+			&cli.BoolFlag{Name: "save-key", Usage: "caamcrypt type: also save the new key as files NAME and NAME.bb in the key directory (NAME: --key, else the volume name)"},
+			&cli.StringFlag{Name: "enc", Value: "ecb", Usage: "black key encryption `MODE`: ecb or ccm"},
+			&cli.IntFlag{Name: "key-size", Value: volume.DefaultKeySize, Usage: "red key size: `N` bytes (16..64)"},
+			&cli.IntFlag{Name: "sector-size", Usage: "dm-crypt sector size: `N` bytes, 512..4096", DefaultText: "4096; plain: 512"},
+			&cli.StringFlag{Name: "fs", Value: volume.FSExt4, Usage: "`FS` to make: ext4 or none"},
+			&cli.StringFlag{Name: "type", Value: volume.TypeCAAMCrypt, Usage: "volume `TYPE`: caamcrypt or plain (headerless, as made by hand with caam-keygen and dmsetup: " + plainNoCheck + ")"},
 			&cli.BoolFlag{Name: "wipe", Usage: "fill the volume with encrypted zeros first (slow)"},
 			&cli.BoolFlag{Name: "force", Usage: "format even if the device holds a filesystem, partition table or caamcrypt header, " +
 				"or is a plain volume holding a filesystem (never a device in use)"},
-			&cli.StringFlag{Name: "mount", Usage: "mount the new filesystem on DIR"},
-			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring after the table load"},
+			&cli.StringFlag{Name: "mount", Usage: "mount the new filesystem on `DIR`"},
+			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring once dm-crypt has it"},
 		},
 		Action: formatAction,
 	}
@@ -182,13 +183,13 @@ func openCommand() *cli.Command {
 			"--all opens every table entry without noauto; a nofail entry that fails does not fail the run.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "open every volume of the volume table (--config)"},
-			&cli.StringFlag{Name: "name", Usage: "mapping name (default: the header label, else the device's name)"},
-			&cli.StringFlag{Name: "mount", Usage: "check and mount the filesystem on DIR"},
+			&cli.StringFlag{Name: "name", Usage: "mapping `NAME`", DefaultText: "the header label, else the device's name"},
+			&cli.StringFlag{Name: "mount", Usage: "check and mount the filesystem on `DIR`"},
 			&cli.BoolFlag{Name: "readonly", Usage: "map (and mount) read-only"},
-			&cli.StringFlag{Name: "type", Usage: "volume type: caamcrypt (default) or plain (" + plainNoCheck + ")"},
-			&cli.StringFlag{Name: "key", Usage: "plain: key name in the key directory (default: the volume name)"},
-			&cli.IntFlag{Name: "sector-size", Usage: "plain: dm-crypt sector size", DefaultText: "512, as the seed"},
-			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring after the table load"},
+			&cli.StringFlag{Name: "type", Usage: "volume `TYPE`: caamcrypt or plain (" + plainNoCheck + ")", DefaultText: "caamcrypt"},
+			&cli.StringFlag{Name: "key", Usage: "plain: key `NAME` in the key directory", DefaultText: "the volume name"},
+			&cli.IntFlag{Name: "sector-size", Usage: "plain: dm-crypt sector size: `N` bytes", DefaultText: "512, as caam-keygen users map it"},
+			&cli.BoolFlag{Name: "keep-key", Usage: "leave the key in the kernel keyring once dm-crypt has it"},
 		},
 		Action: openAction,
 	}
