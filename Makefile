@@ -19,7 +19,7 @@ DEB_PACKAGES := gcc make pkg-config libdevmapper-dev dmsetup keyutils e2fsprogs 
 print-deb-packages:
 	@echo $(DEB_PACKAGES)
 
-.PHONY: print-deb-packages all build test unit vmtest demo bench caamsim deps vet fmt clean cross-arm64 cross-armhf
+.PHONY: print-deb-packages all build man install test unit vmtest demo bench caamsim deps vet fmt clean cross-arm64 cross-armhf
 
 all: build
 
@@ -62,6 +62,20 @@ cross-arm64:
 cross-armhf:
 	CGO_ENABLED=1 GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc PKG_CONFIG_PATH=/usr/lib/arm-linux-gnueabihf/pkgconfig \
 		$(GO) build -o $(BIN)/caamcrypt-armhf ./cmd/caamcrypt
+
+# The manual page is generated from the command definitions (a test keeps
+# the committed copy equal to them); the bash completion asks the program.
+man:
+	$(GO) test -count=1 -run '^TestManPage$$' ./cmd/caamcrypt -update-man
+
+# A Debian-style install: make install DESTDIR=/tmp/root PREFIX=/usr
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: build
+	install -D -m 0755 $(BIN)/caamcrypt $(DESTDIR)$(PREFIX)/bin/caamcrypt
+	install -D -m 0644 docs/caamcrypt.8 $(DESTDIR)$(PREFIX)/share/man/man8/caamcrypt.8
+	install -D -m 0644 packaging/completion/caamcrypt.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/caamcrypt
+	install -D -m 0644 packaging/caamtab.example $(DESTDIR)$(PREFIX)/share/caamcrypt/caamtab.example
 
 clean:
 	rm -rf $(BIN)

@@ -27,6 +27,10 @@ func main() {
 // calls os.Exit itself, so tests can drive the whole CLI.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	if len(args) > 1 && args[1] == completeCommand {
+		complete(app, args[2:], stdout)
+		return 0
+	}
 	var err error
 	if name := unknownCommand(app, args); name != "" {
 		err = fmt.Errorf("%w: unknown command %q (caamcrypt help lists the commands)", fail.ErrUsage, name)
@@ -53,7 +57,6 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ErrWriter:              stderr,
 		Flags:                  globalFlags(),
 		Before:                 setupGlobals,
-		EnableBashCompletion:   true,
 		UseShortOptionHandling: true,
 		// Errors are printed and mapped to exit codes by run, in one place.
 		ExitErrHandler:        func(*cli.Context, error) {},
