@@ -11,6 +11,7 @@ import (
 
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 	"github.com/caamcrypt/caamcrypt/internal/header"
+	"github.com/caamcrypt/caamcrypt/internal/volume"
 )
 
 func statusCommand() *cli.Command {
@@ -38,29 +39,60 @@ func statusAction(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "no caamcrypt volume is open")
 		return nil
 	}
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTYPE\tDEVICE\tSIZE\tSECTOR\tCIPHER\tKEY\tMODE\tMOUNTED ON")
-	for _, s := range st {
-		key := "unlinked"
-		if s.KeyInKeyring {
-			key = "in keyring"
+	for i, s := range st {
+		if i > 0 {
+			fmt.Fprintln(c.App.Writer)
 		}
-		mode := "rw"
-		if s.ReadOnly {
-			mode = "ro"
-		}
-		mounts := strings.Join(s.MountPoints, ",")
-		if mounts == "" {
-			mounts = "-"
-		}
-		typ := s.Type
-		if typ == "" {
-			typ = "foreign"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.Name, typ, s.Device, humanBytes(s.Size),
-			s.SectorSize, s.Cipher, key, mode, mounts)
+		printStatus(c.App.Writer, s)
 	}
-	return tw.Flush()
+	return nil
+}
+
+// printStatus writes one volume in the shape of `cryptsetup status`, which
+// field engineers know: a first line saying whether it is active and in
+// use, then one "field: value" line each. Sizes are in 512-byte sectors
+// there; here both sectors and bytes are shown.
+func printStatus(w io.Writer, s volume.Status) {
+	use := "."
+	if s.OpenCount > 0 {
+		use = " and is in use."
+	}
+	fmt.Fprintf(w, "%s is active%s\n", s.Node, use)
+	typ := s.Type
+	if typ == "" {
+		typ = "foreign (a dm-crypt mapping caamcrypt did not make)"
+	}
+	key := "unlinked from the keyring (dm-crypt holds its copy)"
+	if s.KeyInKeyring {
+		key = "in the kernel keyring"
+	}
+	mode := "read/write"
+	if s.ReadOnly {
+		mode = "readonly"
+	}
+	if s.Suspended {
+		mode += ", suspended"
+	}
+	mounts := strings.Join(s.MountPoints, ", ")
+	if mounts == "" {
+		mounts = "not mounted"
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	for _, f := range [][2]string{
+		{"type", typ},
+		{"cipher", s.Cipher},
+		{"keysize", fmt.Sprintf("%d bytes (tagged black key)", s.KeySize)},
+		{"key", key},
+		{"device", s.Device},
+		{"sector size", fmt.Sprint(s.SectorSize)},
+		{"offset", fmt.Sprintf("%d sectors (%s)", s.PayloadOffset/512, humanBytes(s.PayloadOffset))},
+		{"size", fmt.Sprintf("%d sectors (%s)", s.Size/512, humanBytes(s.Size))},
+		{"mode", mode},
+		{"mounted on", mounts},
+	} {
+		fmt.Fprintf(tw, "  %s:\t%s\n", f[0], f[1])
+	}
+	tw.Flush()
 }
 
 func headerCommand() *cli.Command {

@@ -203,6 +203,7 @@ func TestVolumeLifecycle(t *testing.T) {
 		wantOutput(t, res, "caamcrypt-reads-p", mP)
 		wantOutput(t, res, "seed-reads-q", mQ)
 		wantOutput(t, res, "status-json", `"va"`, `"vb"`)
+		wantOutput(t, res, "status", "/dev/mapper/va is active and is in use.", "/dev/mapper/vb is active", "cipher:", "mounted on:  /mnt/a")
 		wantOutput(t, res, "reuse-key-e", mE)
 		wantOutput(t, res, "open-by-name", mA)
 		wantOutput(t, res, "close-busy", "in use", mA)
