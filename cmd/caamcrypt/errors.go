@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/caamcrypt/caamcrypt/caamc"
+	"github.com/caamcrypt/caamcrypt/dm"
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
 
@@ -22,18 +25,29 @@ EXIT CODES:
    6  not found: no such key, volume, mapping or device
 `
 
-// exitCode maps an error to the process exit code. Errors of the lower
-// packages are classified into the categories of package fail where they
-// are created or wrapped (see classify), so this is the one place the codes
-// are decided.
-func exitCode(err error) int {
-	return fail.ExitCode(classify(err))
+// userMessage is the text printed for err: its category ("not found",
+// "wrong key", ...) once in front, then what failed on which object. The
+// category sentinel is wrapped wherever the failure was recognised, often
+// deep in a chain of context ("open --all: volume va: not found: ..."), so
+// it is taken out of the middle and said first.
+func userMessage(err error) string {
+	msg := err.Error()
+	cat := category(err)
+	if cat == nil {
+		return msg
+	}
+	prefix := cat.Error() + ": "
+	return prefix + strings.ReplaceAll(msg, prefix, "")
 }
 
-// userMessage is the text printed for err. Wrapped category sentinels are
-// kept in the message only where they add meaning.
-func userMessage(err error) string {
-	return err.Error()
+// category returns the fail sentinel that decides err's exit code, or nil.
+func category(err error) error {
+	for _, cat := range []error{fail.ErrUsage, fail.ErrNotReady, fail.ErrRefused, fail.ErrWrongKey, fail.ErrNotFound} {
+		if fail.ExitCode(err) == fail.ExitCode(cat) {
+			return cat
+		}
+	}
+	return nil
 }
 
 // usageError turns a flag parsing error of urfave/cli into a usage error.
@@ -41,8 +55,10 @@ func usageError(_ *cli.Context, err error, _ bool) error {
 	return fmt.Errorf("%w: %w", fail.ErrUsage, err)
 }
 
-// classify adds a failure category to errors of packages that do not know
-// about package fail (caamc, dm), so their errors get the right exit code.
+// classify adds a failure category to errors of packages that know nothing
+// of package fail (caamc, dm), so they get the right exit code; errors of
+// the orchestration packages already wrap the category where they are made.
+// run calls it once, then prints userMessage and exits with fail.ExitCode.
 func classify(err error) error {
 	if err == nil || fail.ExitCode(err) != fail.ExitFailure {
 		// Nil, or already in a category: the innermost decision stands.
@@ -61,5 +77,22 @@ type classRule struct {
 	cause, class error
 }
 
-// classRules is filled by the files that know the lower packages' errors.
-var classRules []classRule
+// classRules put the errors of packages that know nothing of package fail
+// into its categories: the one place besides fail.ExitCode that decides
+// exit codes.
+var classRules = []classRule{
+	// No CAAM keygen device, or a binary built without cgo or not for
+	// Linux: "not supported here", like a kernel without the driver.
+	{caamc.ErrNoDevice, fail.ErrNotReady},
+	{errors.ErrUnsupported, fail.ErrNotReady},
+	{dm.ErrUnsupported, fail.ErrNotReady},
+	// libdevmapper could not reach the kernel: no dm-mod, no control node.
+	{dm.ErrLibrary, fail.ErrNotReady},
+	// Bad sizes, modes and files given on the command line.
+	{caamc.ErrKeySize, fail.ErrUsage},
+	{caamc.ErrBadTag, fail.ErrUsage},
+	{caamc.ErrBadEncryption, fail.ErrUsage},
+	{caamc.ErrBadPlaintext, fail.ErrUsage},
+	// A mapping of that name exists already.
+	{dm.ErrExists, fail.ErrRefused},
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,19 +15,6 @@ import (
 	"github.com/caamcrypt/caamcrypt/internal/keyops"
 	"github.com/caamcrypt/caamcrypt/internal/keystore"
 )
-
-func init() {
-	classRules = append(classRules,
-		classRule{caamc.ErrNoDevice, fail.ErrNotReady},
-		// A binary built without cgo (or not for Linux) has no caam-keygen
-		// binding: "not supported here", like a kernel without the driver.
-		classRule{errors.ErrUnsupported, fail.ErrNotReady},
-		classRule{caamc.ErrKeySize, fail.ErrUsage},
-		classRule{caamc.ErrBadTag, fail.ErrUsage},
-		classRule{caamc.ErrBadEncryption, fail.ErrUsage},
-		classRule{caamc.ErrBadPlaintext, fail.ErrUsage},
-	)
-}
 
 func keyCommands() []*cli.Command {
 	force := &cli.BoolFlag{Name: "force", Usage: "replace an existing key, keeping a dated copy of the old blob"}

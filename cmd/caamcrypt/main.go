@@ -37,10 +37,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		err = app.Run(reorderArgs(app, args))
 	}
+	err = classify(err)
 	if err != nil {
 		fmt.Fprintf(stderr, "caamcrypt: %s\n", userMessage(err))
 	}
-	return exitCode(err)
+	return fail.ExitCode(err)
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {

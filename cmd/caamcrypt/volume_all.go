@@ -18,7 +18,7 @@ func allAction(c *cli.Context, open bool) error {
 	}
 	entries, err := caamtab.ParseFile(c.String("config"))
 	if err != nil {
-		return fmt.Errorf("volume table: %w", err)
+		return err
 	}
 	m := newVolumeManager(c)
 	var out []volume.Outcome

@@ -12,19 +12,10 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
-	"github.com/caamcrypt/caamcrypt/dm"
 	"github.com/caamcrypt/caamcrypt/internal/caamtab"
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 	"github.com/caamcrypt/caamcrypt/internal/volume"
 )
-
-func init() {
-	classRules = append(classRules,
-		classRule{dm.ErrUnsupported, fail.ErrNotReady},
-		classRule{dm.ErrLibrary, fail.ErrNotReady},
-		classRule{dm.ErrExists, fail.ErrRefused},
-	)
-}
 
 // plainNoCheck warns about plain volumes in the help: without a header
 // there is no key-check area, so a stale or foreign key is not detected and

@@ -36,10 +36,10 @@ func Parse(r io.Reader) ([]Entry, error) { return ParseNamed(r, "caamtab") }
 func ParseFile(path string) ([]Entry, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: volume list %s: %w", fail.ErrNotFound, path, err)
+		return nil, fmt.Errorf("%w: volume table %s: %w (--config names another)", fail.ErrNotFound, path, fs.ErrNotExist)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open volume list %s: %w", path, err)
+		return nil, fmt.Errorf("open volume table: %w", err)
 	}
 	defer f.Close()
 	return ParseNamed(f, path)
