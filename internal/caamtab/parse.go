@@ -74,7 +74,7 @@ func ParseNamed(r io.Reader, name string) ([]Entry, error) {
 		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read volume list %s: %w", name, err)
+		return nil, fmt.Errorf("read volume table %s: %w", name, err)
 	}
 	return out, nil
 }
