@@ -3,6 +3,7 @@ package keystore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -144,4 +145,21 @@ func (s *Store) undo(blobPath, backup string) {
 	if err != nil {
 		logrus.WithError(err).WithField("blob", blobPath).Error("could not undo the blob write")
 	}
+}
+
+// Remove deletes the black key and blob files of name. It is for rolling
+// back a Save of the same run only (a format that failed after saving its
+// new key): the files are then the ones that run wrote. A file already
+// gone is not an error.
+func (s *Store) Remove(name string) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range []string{s.KeyPath(name), s.BlobPath(name)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
 }

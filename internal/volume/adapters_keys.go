@@ -1,13 +1,6 @@
 package volume
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
-
 	"github.com/caamcrypt/caamcrypt/caamc"
 	"github.com/caamcrypt/caamcrypt/internal/keystore"
 )
@@ -46,31 +39,8 @@ func (f *fileKeyStore) SaveNew(name string, blackKey, blob []byte) error {
 	return err
 }
 
-// LoadBlob reads NAME.bb from the key directory, or, for an absolute path
-// (a caamtab key column may give one), that blob file (PATH, or PATH.bb
-// when PATH is the black key file beside it, caam-keygen's layout).
-func (f *fileKeyStore) LoadBlob(name string) ([]byte, error) {
-	if !filepath.IsAbs(name) {
-		return f.s.LoadBlob(name)
-	}
-	if !strings.HasSuffix(name, keystore.BlobSuffix) {
-		name += keystore.BlobSuffix
-	}
-	b, err := keystore.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", name, err)
-	}
-	return b, nil
-}
+// LoadBlob reads the blob a key reference names (keystore.LoadBlobRef).
+func (f *fileKeyStore) LoadBlob(ref string) ([]byte, error) { return f.s.LoadBlobRef(ref) }
 
-// Remove deletes a key's two files; only used to roll back a SaveNew of
-// the same run, so the files are the ones this run wrote.
-func (f *fileKeyStore) Remove(name string) error {
-	var errs []error
-	for _, p := range []string{f.s.KeyPath(name), f.s.BlobPath(name)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
-		}
-	}
-	return errors.Join(errs...)
-}
+// Remove deletes a key's two files, to roll back a SaveNew of the same run.
+func (f *fileKeyStore) Remove(name string) error { return f.s.Remove(name) }

@@ -1,0 +1,92 @@
+package volume
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/caamcrypt/caamcrypt/internal/header"
+	"github.com/caamcrypt/caamcrypt/internal/keystore"
+)
+
+// managerWithKeyFiles is w's manager with the real key-file store in a
+// temporary key directory instead of the fake one: format --save-key and
+// its rollback then write and remove real files.
+func (w *world) managerWithKeyFiles() (*Manager, *keystore.Store) {
+	keyDir := filepath.Join(w.dir, "keys")
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	log.SetOutput(testWriter{w.t})
+	m := newManager(Config{KeyDir: keyDir, Log: log}, deps{
+		keys: w.keys, store: newFileKeyStore(keyDir), mapper: w.mapper, ring: w.ring, fs: w.fs,
+		mounter: w.mounter, locker: &flockLocker{dir: filepath.Join(w.dir, "lock")}, devices: w.devices,
+	})
+	return m, keystore.New(keyDir)
+}
+
+// format --save-key writes the new key's black key and blob files, and the
+// blob is the one in the header.
+func TestFormatSaveKeyWritesRealFiles(t *testing.T) {
+	w := newWorld(t)
+	m, ks := w.managerWithKeyFiles()
+	dev := w.disk("vdb", diskSize)
+	if _, err := m.Format(context.Background(), FormatOptions{Device: dev, Name: "data", Type: TypeCAAMCrypt, SaveKey: true}); err != nil {
+		t.Fatal(err)
+	}
+	blob, err := ks.LoadBlob("data")
+	if err != nil {
+		t.Fatalf("blob file: %v", err)
+	}
+	if _, err := ks.LoadKey("data"); err != nil {
+		t.Fatalf("black key file: %v", err)
+	}
+	f, err := os.Open(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, _, err := header.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(h.Blob, blob) {
+		t.Error("the saved blob differs from the header's")
+	}
+	for p, want := range map[string]os.FileMode{ks.KeyPath("data"): keystore.KeyMode, ks.BlobPath("data"): keystore.BlobMode} {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v mode %v, want %v", p, err, st.Mode().Perm(), want)
+		}
+	}
+}
+
+// A format that fails after saving its key removes the files it wrote, and
+// only those.
+func TestFormatSaveKeyRollbackRemovesRealFiles(t *testing.T) {
+	w := newWorld(t)
+	m, ks := w.managerWithKeyFiles()
+	if _, err := ks.Save("other", []byte("k"), []byte("b"), false); err != nil {
+		t.Fatal(err)
+	}
+	dev := w.disk("vdb", diskSize)
+	w.inject("fs.Mkfs", errInjected)
+	_, err := m.Format(context.Background(), FormatOptions{Device: dev, Name: "data", Type: TypeCAAMCrypt, SaveKey: true})
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("Format = %v, want the injected failure", err)
+	}
+	for _, p := range []string{ks.KeyPath("data"), ks.BlobPath("data")} {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s left after the rollback: %v", p, err)
+		}
+	}
+	if _, err := ks.LoadBlob("other"); err != nil {
+		t.Errorf("the rollback touched another key: %v", err)
+	}
+	w.requireNothingLeft(t)
+}
