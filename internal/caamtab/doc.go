@@ -1,6 +1,6 @@
 // Package caamtab reads /etc/caamtab, caamcrypt's crypttab-like list of
 // volumes that `caamcrypt open --all` / `close --all` act on at boot and
-// shutdown, and resolves the device specs it contains.
+// shutdown. Package blockdev resolves the device specs it contains.
 //
 // Format, one volume per line, fields separated by blanks:
 //

@@ -11,14 +11,14 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"github.com/caamcrypt/caamcrypt/internal/caamtab"
+	"github.com/caamcrypt/caamcrypt/internal/blockdev"
 	"github.com/caamcrypt/caamcrypt/internal/probe"
 )
 
 // osDevices is Devices over the real /dev, /sys and package probe.
 type osDevices struct{}
 
-func (osDevices) Resolve(spec string) (string, error) { return caamtab.ResolveDevice(spec) }
+func (osDevices) Resolve(spec string) (string, error) { return blockdev.Resolve(spec) }
 
 func (osDevices) Open(path string, write, excl bool) (BlockDev, error) {
 	flags := os.O_RDONLY | unix.O_CLOEXEC

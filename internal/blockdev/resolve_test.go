@@ -1,4 +1,4 @@
-package caamtab
+package blockdev
 
 import (
 	"encoding/binary"

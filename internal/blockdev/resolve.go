@@ -1,4 +1,4 @@
-package caamtab
+package blockdev
 
 import (
 	"bufio"
@@ -16,7 +16,8 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Resolver finds the device a caamtab device spec names. The fields are
+// Resolver finds the device a device spec (a caamtab device column or a
+// command-line argument) names. The fields are
 // the roots it looks under, so tests can use a fake tree of regular files.
 type Resolver struct {
 	Dev            string // "/dev": device nodes and udev's disk/by-* links
@@ -27,8 +28,8 @@ type Resolver struct {
 // Host resolves on the running system.
 var Host = Resolver{Dev: "/dev", Sys: "/sys", ProcPartitions: "/proc/partitions"}
 
-// ResolveDevice resolves spec on the running system; see Resolver.Resolve.
-func ResolveDevice(spec string) (string, error) { return Host.Resolve(spec) }
+// Resolve resolves spec on the running system; see Resolver.Resolve.
+func Resolve(spec string) (string, error) { return Host.Resolve(spec) }
 
 // Resolve returns the device path for spec:
 //
@@ -107,12 +108,12 @@ func (r Resolver) Resolve(spec string) (string, error) {
 func headerMatches(path string, match func(*header.Header) bool) bool {
 	f, err := os.Open(path)
 	if err != nil {
-		logrus.WithFields(logrus.Fields{"pkg": "caamtab", "call": "open", "path": path, "err": err}).Debug("skip device")
+		logrus.WithFields(logrus.Fields{"pkg": "blockdev", "call": "open", "path": path, "err": err}).Debug("skip device")
 		return false
 	}
 	defer f.Close()
 	h, _, err := header.Read(f)
-	logrus.WithFields(logrus.Fields{"pkg": "caamtab", "call": "read header", "path": path, "err": err}).Debug("scan for caamcrypt header")
+	logrus.WithFields(logrus.Fields{"pkg": "blockdev", "call": "read header", "path": path, "err": err}).Debug("scan for caamcrypt header")
 	return err == nil && match(h)
 }
 
