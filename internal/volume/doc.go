@@ -11,7 +11,7 @@
 //     copies, see package header) holds the CAAM blob and every parameter;
 //     the encrypted payload starts at 1 MiB. The volume opens with nothing
 //     but the device.
-//   - plain: no header, exactly the layout of the seed's manual flow
+//   - plain: no header, exactly the layout of the manual caam-keygen flow
 //     (whole device, capi:tk(cbc(aes))-plain, key from <keydir>/<key>.bb,
 //     sector_size 512 unless told otherwise), so a device set up with
 //     caam-keygen, keyctl and dmsetup opens here and vice versa.
@@ -24,7 +24,7 @@
 // nothing mapped and nothing written. An ECB black key that decrypts to a
 // different key gives no error from the CAAM or dm-crypt (caam-facts section
 // 5); only this comparison catches it. Plain volumes have no check area and
-// therefore no detection, as in the seed.
+// therefore no detection, as in the manual caam-keygen flow.
 //
 // Rollback: each multi-step operation records an undo step after every
 // change it makes and runs them in reverse order when a later step fails.

@@ -11,7 +11,7 @@ import (
 )
 
 // KeySource makes and re-creates CAAM black keys: a caamc.Device in
-// production (caam_adapter.go).
+// production (adapters_keys.go).
 type KeySource interface {
 	// Create makes a random red key of size bytes inside the CAAM and
 	// returns it as a tagged black key plus its tagged blob.
