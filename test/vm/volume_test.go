@@ -181,6 +181,12 @@ func TestVolumeLifecycle(t *testing.T) {
 			{"open-all", "caamcrypt open --all", 0},
 			{"open-all-read", "cat /mnt/a/marker /mnt/b/marker && dmsetup ls && test -b /dev/mapper/va && test -b /dev/mapper/vb && " +
 				"[ \"$(dmsetup ls | wc -l)\" = 2 ]", 0},
+			// Without a table entry, an open volume is found by its mapping
+			// name alone (openByName); by its device, through the kernel's
+			// major:minor in the table (sameDevice); an unknown name is not found.
+			{"open-by-mapping-name", "caamcrypt --config /nonexistent open va", 0},
+			{"reopen-by-device", "caamcrypt open " + A, 0},
+			{"open-unknown-name", "caamcrypt --config /nonexistent open vz", 6},
 			{"status-json", "caamcrypt status --json", 0},
 			{"status", "caamcrypt status", 0},
 			{"close-all", "caamcrypt close --all && " + volNothingMapped + " && " + volNoCaamKeys + " && ! grep -q /mnt/ /proc/mounts", 0},
@@ -202,6 +208,9 @@ func TestVolumeLifecycle(t *testing.T) {
 		wantOutput(t, res, "open-c", mC)
 		wantOutput(t, res, "caamcrypt-reads-p", mP)
 		wantOutput(t, res, "seed-reads-q", mQ)
+		wantOutput(t, res, "open-by-mapping-name", "already open: va")
+		wantOutput(t, res, "reopen-by-device", "already open: va")
+		wantOutput(t, res, "open-unknown-name", "vz is not open")
 		wantOutput(t, res, "status-json", `"va"`, `"vb"`)
 		wantOutput(t, res, "status", "/dev/mapper/va is active and is in use.", "/dev/mapper/vb is active", "cipher:", "mounted on:  /mnt/a")
 		wantOutput(t, res, "reuse-key-e", mE)
