@@ -27,6 +27,14 @@ type KeySpec struct {
 	Plaintext []byte // or this key, 16..64 bytes, no NUL byte
 }
 
+// Validate checks the spec without a device, so a command can refuse a bad
+// size or key before it opens the CAAM (exit code 2 on any machine, not a
+// "no CAAM" error where the device is missing).
+func (s KeySpec) Validate() error {
+	_, err := s.validate()
+	return err
+}
+
 // validate checks the spec in Go before any ioctl and returns the red key
 // length the driver will use.
 func (s KeySpec) validate() (int, error) {

@@ -130,6 +130,9 @@ func keyCreate(c *cli.Context) error {
 		return err
 	}
 	defer keyops.Wipe(spec.Plaintext)
+	if err := spec.Validate(); err != nil {
+		return err
+	}
 	dev, err := openCAAM(c)
 	if err != nil {
 		return err
@@ -261,7 +264,7 @@ func keyDerive(c *cli.Context) error {
 			return fmt.Errorf("%w: --salt: %w", fail.ErrUsage, err)
 		}
 	}
-	if _, err := keyops.Digest(p.Digest); err != nil {
+	if err := p.Check(); err != nil {
 		return err
 	}
 	pass, err := readSecret(c, c.String("passphrase-file"), true)
