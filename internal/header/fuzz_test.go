@@ -138,12 +138,12 @@ func FuzzRestore(f *testing.F) {
 	}
 	testutil.Seed(f, []byte{})
 	devSize := int(CopyOffsets[1]) + CopySize
+	before := make([]byte, devSize)
+	for i := range before {
+		before[i] = byte(i * 31)
+	}
 	f.Fuzz(func(t *testing.T, file []byte) {
-		dev := newDev(devSize)
-		for i := range dev.b {
-			dev.b[i] = byte(i * 31)
-		}
-		before := bytes.Clone(dev.b)
+		dev := &memDev{b: bytes.Clone(before)}
 		h, err := Restore(bytes.NewReader(file), dev)
 		if err != nil {
 			if h != nil {
