@@ -19,7 +19,7 @@ DEB_PACKAGES := gcc make pkg-config libdevmapper-dev dmsetup keyutils e2fsprogs 
 print-deb-packages:
 	@echo $(DEB_PACKAGES)
 
-.PHONY: print-deb-packages all build man install test unit vmtest demo bench caamsim deps vet fmt clean cross-arm64 cross-armhf
+.PHONY: print-deb-packages all build man install test unit fuzz fuzz-smoke vmtest demo bench caamsim deps vet fmt clean cross-arm64 cross-armhf
 
 all: build
 
@@ -47,7 +47,15 @@ caamsim:
 vmtest: build caamsim
 	CAAMCRYPT_VM=required $(GO) test -count=1 -v -timeout 60m ./test/vm/ 2>&1 | tee $(BIN)/vmtest.log | grep -E '^\s*(=== RUN|--- |PASS|FAIL|ok|vm:)' ; exit $${PIPESTATUS[0]}
 
-test: deps unit vmtest
+test: deps unit fuzz-smoke vmtest
+
+# Fuzz every parser of outside bytes (test/fuzz/run.sh): briefly in make
+# test, FUZZTIME each in make fuzz. Prints @@RELIABILITY|fuzz|... lines.
+FUZZTIME ?= 60s
+fuzz-smoke:
+	test/fuzz/run.sh 5s
+fuzz:
+	test/fuzz/run.sh $(FUZZTIME)
 
 demo: deps build caamsim
 	CAAMCRYPT_VM=required $(GO) run ./test/vm/cmd/demo

@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/caamcrypt/caamcrypt/internal/testutil"
 )
 
 func FuzzParseObject(f *testing.F) {
-	f.Add(validObject(1, 16, 16))
-	f.Add(validObject(1, 16, 76))
-	f.Add(validObject(9, 64, 76))
-	f.Add(validObject(9, 64, 124))
-	f.Add(validObject(1, 33, 48))
-	f.Add([]byte("TagO"))
-	f.Add([]byte{})
+	testutil.Seed(f, validObject(1, 16, 16))
+	testutil.Seed(f, validObject(1, 16, 76))
+	testutil.Seed(f, validObject(9, 64, 76))
+	testutil.Seed(f, validObject(9, 64, 124))
+	testutil.Seed(f, validObject(1, 33, 48))
+	testutil.Seed(f, []byte("TagO"))
+	testutil.Seed(f, []byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := ParseObject(b)
 		if err != nil {

@@ -23,7 +23,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{
 			Name:    "log-level",
 			Value:   "warning",
-			Usage:   "log `LEVEL`: error, warning, info, debug (traces every kernel and C call, secrets redacted) or trace",
+			Usage:   "log `LEVEL`: error, warning, info, debug (traces every kernel and C call, secrets redacted) or trace (also process protection)",
 			EnvVars: []string{"CAAMCRYPT_LOG_LEVEL"},
 		},
 		&cli.StringFlag{
@@ -68,6 +68,12 @@ func setupGlobals(c *cli.Context) error {
 		logrus.SetFormatter(&logrus.JSONFormatter{})
 	default:
 		return fmt.Errorf("%w: --log-format %q: want text or json", fail.ErrUsage, c.String("log-format"))
+	}
+	if hardened {
+		for _, n := range hardenNotes {
+			logrus.Debug(n)
+		}
+		logrus.Tracef("process protection: %s", processProtection())
 	}
 	return nil
 }

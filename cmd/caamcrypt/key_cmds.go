@@ -250,10 +250,7 @@ func keyDerive(c *cli.Context) error {
 			return fmt.Errorf("%w: --salt: %w", fail.ErrUsage, err)
 		}
 	}
-	if _, err := keyops.Digest(p.Digest); err != nil {
-		return err
-	}
-	if err := (caamc.KeySpec{Size: p.KeySize}).Validate(); err != nil {
+	if err := p.Check(); err != nil {
 		return err
 	}
 	pass, err := readSecret(c, c.String("passphrase-file"), true)

@@ -20,8 +20,19 @@ import (
 var version = "dev"
 
 func main() {
+	// Before anything reads a key: see hardenProcess. Not in run, which
+	// tests call in-process.
+	hardenNotes = hardenProcess()
+	hardened = true
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
+
+// hardened is set when main hardened the process; hardenNotes says what
+// could not be done. setupGlobals logs both once the log level is known.
+var (
+	hardened    bool
+	hardenNotes []string
+)
 
 // run executes one command line and returns the process exit code. It never
 // calls os.Exit itself, so tests can drive the whole CLI.

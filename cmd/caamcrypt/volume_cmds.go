@@ -131,6 +131,13 @@ func formatAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// FormatOptions reads 0 as "the default"; a 0 the user typed is a
+	// mistake to refuse, not a request for the default.
+	for _, n := range []string{"key-size", "sector-size"} {
+		if c.IsSet(n) && c.Int(n) == 0 {
+			return fmt.Errorf("%w: --%s 0: give a size, or leave the option out for the default", fail.ErrUsage, n)
+		}
+	}
 	o := volume.FormatOptions{
 		Device: deviceArg(a[0]), Name: c.String("name"), Label: c.String("label"), Key: c.String("key"),
 		SaveKey: c.Bool("save-key"), Enc: c.String("enc"), KeySize: c.Int("key-size"),

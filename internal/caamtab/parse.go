@@ -163,6 +163,12 @@ func checkDevice(d string) string {
 			if v == "" {
 				return fmt.Sprintf("device %q: empty %s", d, k)
 			}
+			// Filesystem and caamcrypt UUIDs are hex with dashes (RFC 4122,
+			// or FAT's XXXX-XXXX); anything else is a typo that would only
+			// show up as "not found" at boot.
+			if k == "UUID" && strings.Trim(v, "0123456789abcdefABCDEF-") != "" {
+				return fmt.Sprintf("device %q: a UUID is hex digits and dashes", d)
+			}
 			return ""
 		}
 		return fmt.Sprintf("device %q: expected a path, UUID=, LABEL=, PARTUUID= or PARTLABEL=", d)

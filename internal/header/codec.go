@@ -76,6 +76,12 @@ func Unmarshal(b []byte) (*Header, error) {
 	if hs := le.Uint16(b[offHeaderSize:]); hs != CopySize {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, fieldErr("header size", "%d is not %d", hs, CopySize))
 	}
+	if fl := le.Uint32(b[offFlags:]); fl != 0 {
+		// FORMAT.md: flags are 0. A set flag may change what the other
+		// fields mean, so a reader that knows none refuses rather than
+		// guesses.
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, fieldErr("flags", "%#x is not 0", fl))
+	}
 	h := &Header{Version: le.Uint16(b[offMajor:])}
 	copy(h.UUID[:], b[offUUID:])
 	var fe *FieldError
@@ -106,6 +112,13 @@ func Unmarshal(b []byte) (*Header, error) {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, fieldErr("Blob", "length %d exceeds %d", blobLen, MaxBlobLen))
 	}
 	h.Blob = append([]byte(nil), b[offBlob:offBlob+int(blobLen)]...)
+	// FORMAT.md: the blob field is zero-padded. Refusing other padding
+	// gives every header exactly one encoding, like the string fields.
+	for _, c := range b[offBlob+int(blobLen) : offBlob+MaxBlobLen] {
+		if c != 0 {
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, fieldErr("Blob", "non-zero padding after the %d-byte blob", blobLen))
+		}
+	}
 	if fe := validate(h); fe != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, fe)
 	}

@@ -39,6 +39,24 @@ type Derived struct {
 	Salt, IV []byte
 }
 
+// Check validates the parameters without a device or passphrase, so the
+// command refuses bad numbers before it reads a secret or opens the CAAM.
+func (p DeriveParams) Check() error {
+	if _, err := Digest(p.Digest); err != nil {
+		return err
+	}
+	if p.Iterations < 1 {
+		return fmt.Errorf("%w: iteration count %d: want at least 1", fail.ErrUsage, p.Iterations)
+	}
+	if p.KeySize < caamc.MinKeySize || p.KeySize > caamc.MaxKeySize {
+		return fmt.Errorf("%w: key size %d: want %d..%d bytes", fail.ErrUsage, p.KeySize, caamc.MinKeySize, caamc.MaxKeySize)
+	}
+	if len(p.Salt) != 0 && len(p.Salt) != SaltLen {
+		return fmt.Errorf("%w: salt is %d bytes: want %d", fail.ErrUsage, len(p.Salt), SaltLen)
+	}
+	return nil
+}
+
 // Derive computes key||IV = PBKDF2(passphrase, salt) and turns the key into
 // a CAAM black key and blob stored as name (like `openssl enc -pbkdf2 -P`
 // followed by `caam-keygen create NAME ENC -t KEY`). The passphrase and the
@@ -50,18 +68,12 @@ func Derive(kg Keygen, store *keystore.Store, name string, passphrase []byte, p 
 	if len(passphrase) == 0 {
 		return nil, fmt.Errorf("%w: the passphrase is empty", fail.ErrUsage)
 	}
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
 	h, err := Digest(p.Digest)
 	if err != nil {
 		return nil, err
-	}
-	if p.Iterations < 1 {
-		return nil, fmt.Errorf("%w: iteration count %d: want at least 1", fail.ErrUsage, p.Iterations)
-	}
-	if p.KeySize < caamc.MinKeySize || p.KeySize > caamc.MaxKeySize {
-		return nil, fmt.Errorf("%w: key size %d: want %d..%d bytes", fail.ErrUsage, p.KeySize, caamc.MinKeySize, caamc.MaxKeySize)
-	}
-	if len(p.Salt) != 0 && len(p.Salt) != SaltLen {
-		return nil, fmt.Errorf("%w: salt is %d bytes: want %d", fail.ErrUsage, len(p.Salt), SaltLen)
 	}
 	salt, out, err := deriveNULFree(passphrase, p, h)
 	if err != nil {

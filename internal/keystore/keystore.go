@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -101,17 +102,40 @@ func (s *Store) KeyPath(name string) string { return filepath.Join(s.Dir, name) 
 func (s *Store) BlobPath(name string) string { return filepath.Join(s.Dir, name+BlobSuffix) }
 
 // ensureDir creates the key directory (mode 0700) if needed and checks
-// that it is a directory.
+// that it is a directory only its owner can change (checkDir).
 func (s *Store) ensureDir() error {
-	if err := os.MkdirAll(s.Dir, DirMode); err != nil {
-		return fmt.Errorf("create key directory %s: %w", s.Dir, err)
+	if _, err := os.Lstat(s.Dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(s.Dir, DirMode); err != nil {
+			return fmt.Errorf("create key directory %s: %w", s.Dir, err)
+		}
 	}
-	st, err := os.Stat(s.Dir)
+	return s.checkDir()
+}
+
+// checkDir refuses a key directory that others could change: a symlink
+// (whoever can replace the link chooses where keys are written and read
+// from), one writable by its group or by everyone (others could swap a blob
+// or plant a link where a key will be written), or one owned by another
+// user than the one running caamcrypt (or root). Only the directory itself
+// is checked, not its parents (/data is often a link on embedded systems).
+func (s *Store) checkDir() error {
+	st, err := os.Lstat(s.Dir)
 	if err != nil {
 		return fmt.Errorf("key directory %s: %w", s.Dir, err)
 	}
-	if !st.IsDir() {
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%w: key directory %s is a symlink; give the real directory with --key-dir", fail.ErrRefused, s.Dir)
+	case !st.IsDir():
 		return fmt.Errorf("%w: key directory %s is not a directory", fail.ErrUsage, s.Dir)
+	case st.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%w: key directory %s is writable by group or others (mode %04o); make it 0700 with chmod 700 %s",
+			fail.ErrRefused, s.Dir, st.Mode().Perm(), s.Dir)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		if uid := uint32(os.Geteuid()); sys.Uid != uid && sys.Uid != 0 {
+			return fmt.Errorf("%w: key directory %s belongs to user %d, not to %d (or root)", fail.ErrRefused, s.Dir, sys.Uid, uid)
+		}
 	}
 	return nil
 }

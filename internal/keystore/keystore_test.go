@@ -274,3 +274,40 @@ func TestForcedSaveFailureNamesBackup(t *testing.T) {
 		t.Fatalf("blob is %q after the failed forced save, want the old one back", b)
 	}
 }
+
+// A key directory others could change is refused for writing and reading:
+// a symlink, or group- or world-writable. 0755 (caam-keygen's mkdir) is fine.
+func TestKeyDirMustBeOwnersOnly(t *testing.T) {
+	base := t.TempDir()
+	real := filepath.Join(base, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(link).Save("k", []byte("key"), []byte("blob"), false); !errors.Is(err, fail.ErrRefused) || !strings.Contains(err.Error(), "symlink") {
+		t.Fatalf("Save into a symlinked key directory: %v", err)
+	}
+	for _, mode := range []os.FileMode{0o770, 0o707, 0o777, 0o1777} {
+		if err := os.Chmod(real, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(real).Save("k", []byte("key"), []byte("blob"), false); !errors.Is(err, fail.ErrRefused) || !strings.Contains(err.Error(), "writable") {
+			t.Fatalf("Save into a %04o key directory: %v", mode, err)
+		}
+		if _, err := New(real).LoadBlob("k"); !errors.Is(err, fail.ErrRefused) {
+			t.Fatalf("LoadBlob from a %04o key directory: %v", mode, err)
+		}
+	}
+	if ents, _ := os.ReadDir(real); len(ents) != 0 {
+		t.Fatalf("refused saves left %v", ents)
+	}
+	if err := os.Chmod(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(real).Save("k", []byte("key"), []byte("blob"), false); err != nil {
+		t.Fatalf("Save into a 0755 key directory: %v", err)
+	}
+}

@@ -11,6 +11,9 @@ func (s *Store) LoadBlob(name string) ([]byte, error) {
 	if err := ValidName(name); err != nil {
 		return nil, err
 	}
+	if err := s.checkDir(); err != nil {
+		return nil, err
+	}
 	b, err := readNoFollow(s.BlobPath(name))
 	if err != nil {
 		return nil, fmt.Errorf("read blob of key %q: %w", name, err)
@@ -21,6 +24,9 @@ func (s *Store) LoadBlob(name string) ([]byte, error) {
 // LoadKey reads the black key file of name.
 func (s *Store) LoadKey(name string) ([]byte, error) {
 	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	if err := s.checkDir(); err != nil {
 		return nil, err
 	}
 	b, err := readNoFollow(s.KeyPath(name))

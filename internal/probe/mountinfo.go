@@ -50,7 +50,11 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 }
 
 func parseMountLine(line string) (Mount, error) {
-	f := strings.Fields(line)
+	// Split on the ASCII space only: the kernel separates fields with one
+	// space and escapes only space, tab, newline and backslash in paths, so
+	// a path may hold other bytes strings.Fields would split on (\r, \v,
+	// U+0085, U+00A0, U+2003...), shifting every later field.
+	f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' })
 	sep := -1
 	for i := 6; i < len(f); i++ {
 		if f[i] == "-" {

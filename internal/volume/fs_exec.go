@@ -62,7 +62,8 @@ func (execFilesystem) Fsck(ctx context.Context, dev, fstype string) (FsckResult,
 		return FsckRebootAdvised, nil
 	case code >= 4:
 		return 0, fmt.Errorf("e2fsck -p found errors it could not fix on %s (exit %d): %s; nothing was mounted: "+
-			"open the volume without --mount and run e2fsck -f %s by hand", dev, code, out, dev)
+			"open the volume without --mount and run e2fsck -f %s by hand (on a plain volume, a wrong key or sector size "+
+			"also looks like this)", dev, code, out, dev)
 	}
 	return 0, err
 }

@@ -115,6 +115,20 @@ func (m *Manager) refuseRestoreOver(bd BlockDev, dev string, backup []byte) erro
 		return fmt.Errorf("%w: %s has no caamcrypt header and holds data or is in use: %s; is it the right device? "+
 			"Restoring would overwrite it (--force restores anyway)", fail.ErrRefused, dev, describe(found))
 	}
+	// A closed plain volume has no signature either: its ciphertext looks
+	// random. The header copies land on its first sectors, so refuse
+	// unless both copy areas are blank (a header wiped with zeros).
+	for _, off := range header.CopyOffsets {
+		b := make([]byte, header.CopySize)
+		if _, err := bd.ReadAt(b, off); err != nil {
+			return fmt.Errorf("read %s at %d: %w", dev, off, err)
+		}
+		if !bytes.Equal(b, make([]byte, header.CopySize)) {
+			return fmt.Errorf("%w: %s has no caamcrypt header but data where its copies go (at byte %d), "+
+				"as a plain volume or other encrypted data would; is it the right device? "+
+				"Restoring would overwrite it (--force restores anyway)", fail.ErrRefused, dev, off)
+		}
+	}
 	return nil
 }
 

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Runs every Go fuzz target of caamcrypt for FUZZTIME each (Go fuzzes one
+# target per `go test` invocation) and prints, per target, the line the
+# reliability table reads:
+#   @@RELIABILITY|fuzz|<package>.<target>|<execs>|<crashers>
+# Usage: test/fuzz/run.sh [FUZZTIME]   (default 60s; `make fuzz-smoke` uses 5s)
+# A crasher makes the script fail; Go writes the input to the package's
+# testdata/fuzz/<target>/ where it becomes a regression seed once committed.
+set -u
+cd "$(dirname "$0")/../.."
+fuzztime=${1:-${FUZZTIME:-60s}}
+go=${GO:-go}
+
+# package target: every parser of bytes from outside the program.
+targets=(
+	"./caamc FuzzParseObject"
+	"./internal/header FuzzUnmarshal"
+	"./internal/header FuzzRestore"
+	"./internal/caamtab FuzzParse"
+	"./internal/probe FuzzParseMountinfo"
+	"./internal/probe FuzzMountinfoPaths"
+	"./internal/probe FuzzSignatures"
+	"./dm FuzzParseCryptParams"
+	"./dm FuzzParseKeyringKey"
+	"./dm FuzzRedactLine"
+	"./cmd/caamcrypt FuzzNumericArgs"
+)
+
+failed=0
+start=$(date +%s)
+module=$("$go" list -m)
+cache=$("$go" env GOCACHE)/fuzz
+bindir=$(mktemp -d)
+trap 'rm -rf "$bindir"' EXIT
+for t in "${targets[@]}"; do
+	read -r pkg name <<<"$t"
+	# One instrumented test binary per package (go test -c -fuzz), run once
+	# per target: relinking for every target cost more than the fuzzing.
+	bin=$bindir/$(tr / _ <<<"${pkg#./}").test
+	if [ ! -x "$bin" ]; then
+		if ! out=$("$go" test -c -fuzz "^${name}\$" -o "$bin" "$pkg" 2>&1); then
+			echo "@@RELIABILITY|fuzz|${pkg#./}.${name}|0|1"
+			echo "fuzz: building $pkg failed:" >&2
+			echo "$out" >&2
+			failed=1
+			continue
+		fi
+	fi
+	# The binary runs in its package directory (testdata/fuzz/<target> is the
+	# committed seed corpus) and shares go test's cache of generated inputs.
+	out=$(cd "$pkg" && "$bin" -test.run '^$' -test.fuzz "^${name}\$" -test.fuzztime "$fuzztime" \
+		-test.fuzzminimizetime 10s -test.fuzzcachedir "$cache/$module/${pkg#./}" 2>&1)
+	rc=$?
+	execs=$(grep -o 'execs: [0-9]*' <<<"$out" | tail -n 1 | grep -o '[0-9]*$')
+	crashers=$(grep -c 'Failing input written to' <<<"$out")
+	if [ "$rc" -ne 0 ] && [ "$crashers" -eq 0 ]; then
+		crashers=1 # failed without a written input (a seed failed, or a build error)
+	fi
+	echo "@@RELIABILITY|fuzz|${pkg#./}.${name}|${execs:-0}|${crashers}"
+	if [ "$rc" -ne 0 ]; then
+		failed=1
+		echo "fuzz: $pkg $name failed:" >&2
+		grep -v '^fuzz: elapsed' <<<"$out" | tail -n 30 >&2
+	fi
+done
+echo "fuzz: ${#targets[@]} targets, ${fuzztime} each, $(($(date +%s) - start)) s in all"
+exit $failed
