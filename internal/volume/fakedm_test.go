@@ -184,6 +184,14 @@ type fakeFS struct {
 	fsck FsckResult
 }
 
+// CheckMkfs only reads (it is not recorded as a call): a test injects its
+// failure under "fs.CheckMkfs".
+func (f *fakeFS) CheckMkfs(ctx context.Context, fstype string) error {
+	f.w.mu.Lock()
+	defer f.w.mu.Unlock()
+	return f.w.failAt["fs.CheckMkfs"]
+}
+
 func (f *fakeFS) Mkfs(ctx context.Context, dev, fstype, label string) error {
 	if err := f.w.call("fs.Mkfs"); err != nil {
 		return err

@@ -31,6 +31,7 @@ type world struct {
 	mu     sync.Mutex
 	calls  []string
 	failAt map[string]error
+	onCall func(name string) // run (without mu) on every call, e.g. to cancel a context
 
 	keys    *fakeKeys
 	store   *fakeStore
@@ -44,9 +45,13 @@ type world struct {
 // call records name and returns the failure injected for it, if any.
 func (w *world) call(name string) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.calls = append(w.calls, name)
-	return w.failAt[name]
+	err, hook := w.failAt[name], w.onCall
+	w.mu.Unlock()
+	if hook != nil {
+		hook(name)
+	}
+	return err
 }
 
 // callsSince returns the calls recorded after index i.

@@ -198,7 +198,7 @@ func TestFormatRollback(t *testing.T) {
 				t.Fatalf("key files left: %v", w.store.blobs)
 			}
 			headerWritten := c.typ == TypeCAAMCrypt && !strings.HasPrefix(c.failAt, "keys.") && !strings.HasPrefix(c.failAt, "store.")
-			if says := strings.Contains(err.Error(), "header stays"); says != headerWritten {
+			if says := strings.Contains(err.Error(), "unfinished format stays"); says != headerWritten {
 				t.Fatalf("error %q: mentions the header = %v, want %v", err, says, headerWritten)
 			}
 		})
