@@ -7,6 +7,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -18,14 +19,28 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	ctx, stop := signalContext(os.Stderr)
+	code := runContext(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run executes one command line and returns the process exit code. It never
 // calls os.Exit itself, so tests can drive the whole CLI.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// runContext is run with the context the operations stop on (cancelled by
+// SIGINT/SIGTERM in main). A command that failed after a signal exits
+// with 128+signal; its rollback has run by then.
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.Run(reorderArgs(app, args))
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	if code, ok := interruptedExit(ctx, err); ok {
+		fmt.Fprintf(stderr, "caamcrypt: %s; %s: what it had made was rolled back\n", userMessage(err), context.Cause(ctx))
+		return code
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "caamcrypt: %s\n", userMessage(err))
 	}

@@ -57,7 +57,7 @@ func (l *flockLocker) Lock(ctx context.Context, name string) (func(), error) {
 		return unlock, nil
 	case <-ctx.Done():
 		go func() { <-done; f.Close() }()
-		return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
+		return nil, fmt.Errorf("waiting for lock %s: %w", path, context.Cause(ctx))
 	}
 }
 
