@@ -104,6 +104,7 @@ func (w *world) manager() *Manager {
 	return newManager(Config{KeyDir: filepath.Join(w.dir, "keys"), Log: log}, deps{
 		keys: w.keys, store: w.store, mapper: w.mapper, ring: w.ring, fs: w.fs,
 		mounter: w.mounter, locker: &flockLocker{dir: filepath.Join(w.dir, "lock")}, devices: w.devices,
+		kernel: fakeKernel{w},
 	})
 }
 
@@ -306,4 +307,14 @@ func (r *fakeRing) count() int {
 	r.w.mu.Lock()
 	defer r.w.mu.Unlock()
 	return len(r.keys)
+}
+
+// fakeKernel has every feature unless "kernel.CryptReady" is injected (a
+// read-only check: not recorded as a call).
+type fakeKernel struct{ w *world }
+
+func (k fakeKernel) CryptReady(string) error {
+	k.w.mu.Lock()
+	defer k.w.mu.Unlock()
+	return k.w.failAt["kernel.CryptReady"]
 }

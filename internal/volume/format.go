@@ -88,6 +88,10 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 		return nil, fmt.Errorf("%w: %s is %d bytes: too small for a %s volume", fail.ErrUsage, dev, size, o.Type)
 	}
 
+	if err := m.d.kernel.CryptReady(DefaultCipher); err != nil {
+		return nil, fmt.Errorf("%w; nothing was written", err)
+	}
+
 	// From here on things are made: record how to take each back.
 	u := &undoStack{log: log}
 	headerWritten := false

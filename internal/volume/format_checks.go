@@ -51,6 +51,10 @@ func (m *Manager) openForFormat(dev string, force bool) (BlockDev, error) {
 		return nil, fmt.Errorf("%w: %s is busy (mounted, mapped or opened exclusively%s); even --force cannot format a device "+
 			"the kernel holds: unmount or close it first: %w", fail.ErrRefused, dev, inUseSuffix(found), err)
 	}
+	if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		return nil, fmt.Errorf("%w: %s cannot be opened for writing (a read-only device, or caamcrypt not run as root); "+
+			"nothing was written: %w", fail.ErrNotReady, dev, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dev, err)
 	}

@@ -237,3 +237,28 @@ func TestHeaderRepair(t *testing.T) {
 		t.Fatalf("HeaderRepair of two damaged copies = %v (device changed: %v)", err, sum(t, dev) != before)
 	}
 }
+
+// A missing mkfs tool or kernel feature refuses format before anything is
+// made: no call to the CAAM, keyring, mapper or filesystem, device unchanged.
+func TestFormatPreflightWritesNothing(t *testing.T) {
+	for _, at := range []string{"fs.CheckMkfs", "kernel.CryptReady"} {
+		w := newWorld(t)
+		m := w.manager()
+		dev := w.disk("vdb", diskSize)
+		before, n := sum(t, dev), w.ncalls()
+		w.inject(at, errors.Join(fail.ErrNotReady, errInjected))
+		_, err := m.Format(context.Background(), FormatOptions{Device: dev, Name: "data"})
+		if !errors.Is(err, fail.ErrNotReady) || !strings.Contains(err.Error(), "nothing was written") {
+			t.Fatalf("%s: Format = %v", at, err)
+		}
+		for _, c := range w.callsSince(n) {
+			if !strings.HasPrefix(c, "mapper.Info") && !strings.HasPrefix(c, "mapper.List") && !strings.HasPrefix(c, "mapper.Table") {
+				t.Fatalf("%s: refused format called %s", at, c)
+			}
+		}
+		if sum(t, dev) != before {
+			t.Fatalf("%s: device changed", at)
+		}
+		w.requireNothingLeft(t)
+	}
+}

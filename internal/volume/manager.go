@@ -39,6 +39,7 @@ type deps struct {
 	mounter Mounter
 	locker  Locker
 	devices Devices
+	kernel  KernelFeatures
 }
 
 // Manager carries out volume operations. It holds no open resources; one
@@ -64,6 +65,7 @@ func NewManager(cfg Config) *Manager {
 		mounter: kernelMounter{},
 		locker:  &flockLocker{dir: cfg.LockDir},
 		devices: osDevices{},
+		kernel:  procKernel{proc: "/proc", modules: "/lib/modules"},
 	}
 	if d.store == nil {
 		d.store = newFileKeyStore(cfg.KeyDir)
