@@ -38,7 +38,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	app := newApp(stdin, stdout, stderr)
 	err := app.RunContext(ctx, reorderArgs(app, args))
 	if code, ok := interruptedExit(ctx, err); ok {
-		fmt.Fprintf(stderr, "caamcrypt: %s; %s: what it had made was rolled back\n", userMessage(err), context.Cause(ctx))
+		fmt.Fprintf(stderr, "caamcrypt: %s (what it had made was rolled back)\n", userMessage(err))
 		return code
 	}
 	if err != nil {

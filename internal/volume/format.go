@@ -115,6 +115,17 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 	if err := checkpoint(ctx, cpFormatKey); err != nil {
 		return nil, err
 	}
+	// The key goes into the keyring before the first write to the device,
+	// so a full keyring quota (EDQUOT) refuses the format with the device
+	// untouched; the undo stack unlinks it.
+	ring := m.cfg.Keyring
+	keyID, err := m.loadKey(u, keyDescription(o.Name), black, ring)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkpoint(ctx, cpFormatLoaded); err != nil {
+		return nil, err
+	}
 	id := uuid.New()
 	var h *header.Header
 	if o.Type == TypeCAAMCrypt {
@@ -142,14 +153,6 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 	spec := cryptSpec{
 		Cipher: DefaultCipher, KeyLen: len(black), KeyDesc: keyDescription(o.Name),
 		Device: dev, Offset: offset, Length: size - offset, SectorSize: o.SectorSize,
-	}
-	ring := m.cfg.Keyring
-	keyID, err := m.loadKey(u, spec.KeyDesc, black, ring)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkpoint(ctx, cpFormatLoaded); err != nil {
-		return nil, err
 	}
 	if o.Type == TypeCAAMCrypt {
 		if err := m.writeCheck(u, o.Name, id, spec); err != nil {
