@@ -105,7 +105,10 @@ func (m *fakeMapper) Remove(name string, opts dm.RemoveOptions) error {
 	if fm == nil {
 		return &dm.Error{Op: "remove", Name: name, Err: unix.ENXIO}
 	}
-	if fm.busy {
+	m.w.mu.Lock()
+	mounted := len(m.w.mounter.mounts[fm.node]) > 0
+	m.w.mu.Unlock()
+	if fm.busy || mounted { // the kernel refuses to remove a mounted mapping
 		return &dm.Error{Op: "remove", Name: name, Err: unix.EBUSY}
 	}
 	if !fm.opts.ReadOnly {

@@ -88,6 +88,9 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 		return nil, fmt.Errorf("%w: %s is %d bytes: too small for a %s volume", fail.ErrUsage, dev, size, o.Type)
 	}
 
+	if err := m.caamPresent(); err != nil {
+		return nil, fmt.Errorf("%w; nothing was written", err)
+	}
 	if err := m.d.kernel.CryptReady(DefaultCipher); err != nil {
 		return nil, fmt.Errorf("%w; nothing was written", err)
 	}
@@ -100,8 +103,13 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 			u.release()
 			return
 		}
-		err = u.run(err)
-		if headerWritten {
+		rerr := u.run(err)
+		clean := rerr == err
+		err = rerr
+		if headerWritten && !clean {
+			err = fmt.Errorf("%w (the header of this unfinished format stays on %s, marked unfinished; the rollback did not "+
+				"finish: caamcrypt close %s removes the rest, then caamcrypt format goes over it without --force)", err, dev, o.Name)
+		} else if headerWritten {
 			err = fmt.Errorf("%w (the header of this unfinished format stays on %s, marked unfinished; nothing is "+
 				"mapped and the key was dropped from the keyring: caamcrypt format goes over it without --force)", err, dev)
 		}
@@ -203,6 +211,7 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 		if err := m.mount(node, o.Mount, o.FS, false); err != nil {
 			return nil, err
 		}
+		m.pushUnmount(u, o.Mount)
 		if err := checkpoint(ctx, cpFormatMounted); err != nil {
 			return nil, err
 		}

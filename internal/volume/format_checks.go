@@ -58,7 +58,27 @@ func (m *Manager) openForFormat(dev string, force bool) (BlockDev, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dev, err)
 	}
+	// Linux lets a read-only block device (blockdev --setro, a write-
+	// protected card) be opened for writing and fails the first write
+	// (EPERM): ask first, so nothing is begun.
+	if readOnlyBlockDev(bd) {
+		bd.Close()
+		return nil, fmt.Errorf("%w: %s is a read-only device (blockdev --getro says 1; write-protected?); nothing was written",
+			fail.ErrNotReady, dev)
+	}
 	return bd, nil
+}
+
+// readOnlyBlockDev reports whether bd is a block device the kernel marks
+// read-only (BLKROGET); false for image files and anything without a
+// descriptor.
+func readOnlyBlockDev(bd BlockDev) bool {
+	f, ok := bd.(interface{ Fd() uintptr })
+	if !ok {
+		return false
+	}
+	ro, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKROGET)
+	return err == nil && ro != 0
 }
 
 // refuseContents refuses (unless force) a device holding data.

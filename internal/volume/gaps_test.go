@@ -98,7 +98,7 @@ func TestCancelRollsBack(t *testing.T) {
 			}
 			w.onCall = nil
 			w.requireNothingLeft(t)
-			if mps, _ := w.mounter.MountPoints(w.mapper.NodePath("data")); len(mps) != 0 {
+			if mps := w.mounter.mounts[w.mapper.NodePath("data")]; len(mps) != 0 {
 				t.Fatalf("left mounted on %v", mps)
 			}
 			if _, err := m.Format(context.Background(), FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
@@ -126,7 +126,7 @@ func TestCancelRollsBack(t *testing.T) {
 			}
 			w.onCall = nil
 			w.requireNothingLeft(t)
-			if mps, _ := w.mounter.MountPoints(w.mapper.NodePath("data")); len(mps) != 0 {
+			if mps := w.mounter.mounts[w.mapper.NodePath("data")]; len(mps) != 0 {
 				t.Fatalf("left mounted on %v", mps)
 			}
 		})

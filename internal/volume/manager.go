@@ -3,6 +3,7 @@ package volume
 import (
 	"github.com/sirupsen/logrus"
 
+	"github.com/caamcrypt/caamcrypt/caamc"
 	"github.com/caamcrypt/caamcrypt/internal/keyring"
 )
 
@@ -55,6 +56,9 @@ type Manager struct {
 func NewManager(cfg Config) *Manager {
 	if cfg.LockDir == "" {
 		cfg.LockDir = DefaultLockDir
+	}
+	if cfg.CAAMDevice == "" {
+		cfg.CAAMDevice = caamc.DefaultDevice
 	}
 	d := deps{
 		keys:    &caamKeySource{path: cfg.CAAMDevice},

@@ -143,6 +143,7 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 		if err := m.checkAndMount(ctx, node, o.Mount, o.ReadOnly); err != nil {
 			return nil, err
 		}
+		m.pushUnmount(u, o.Mount)
 		if err := checkpoint(ctx, cpOpenMounted); err != nil {
 			return nil, err
 		}

@@ -102,3 +102,18 @@ func (k procKernel) moduleAvailable(name string) bool {
 	}
 	return false
 }
+
+// caamPresent refuses before anything is made when the caam-keygen node
+// is missing (the tk() check would otherwise name the cipher first,
+// although the missing CAAM driver is the cause).
+func (m *Manager) caamPresent() error {
+	p := m.cfg.CAAMDevice
+	if p == "" {
+		return nil // fakes in unit tests
+	}
+	if _, err := os.Stat(p); err != nil {
+		return fmt.Errorf("%w: %s is missing: no CAAM keygen driver (NXP's linux-imx kernel; for tests the caamsim module): %w",
+			fail.ErrNotReady, p, err)
+	}
+	return nil
+}

@@ -24,6 +24,14 @@ func BuildGo(pkg string) (string, error) {
 	return buildForGuest(pkg, "", "build")
 }
 
+// BuildGoTestHooks builds a main package like BuildGo with the build tag
+// caamcrypt_testhooks: the binary honours CAAMCRYPT_TEST_PAUSE (package
+// internal/testpause), for the kill and signal scenarios. Release binaries
+// never carry the hooks.
+func BuildGoTestHooks(pkg string) (string, error) {
+	return buildForGuest(pkg, ".testhooks", "build", "-tags", "caamcrypt_testhooks")
+}
+
 // BuildGoTest compiles the tests of one package of this module (go test -c)
 // into a guest binary, so package tests that need a real kernel (root,
 // device-mapper, keyrings) can run inside a guest: `/usr/bin/dm.test -test.v`.
