@@ -7,6 +7,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +25,10 @@ func main() {
 	// tests call in-process.
 	hardenNotes = hardenProcess()
 	hardened = true
-	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	ctx, stop := signalContext(os.Stderr)
+	code := runContext(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // hardened is set when main hardened the process; hardenNotes says what
@@ -37,6 +41,13 @@ var (
 // run executes one command line and returns the process exit code. It never
 // calls os.Exit itself, so tests can drive the whole CLI.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// runContext is run with the context the operations stop on (cancelled by
+// SIGINT/SIGTERM in main). A command that failed after a signal exits
+// with 128+signal; its rollback has run by then.
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
 	if len(args) > 1 && args[1] == completeCommand {
 		complete(app, args[2:], stdout)
@@ -46,9 +57,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if name := unknownCommand(app, args); name != "" {
 		err = fmt.Errorf("%w: unknown command %q (caamcrypt help lists the commands)", fail.ErrUsage, name)
 	} else {
-		err = app.Run(reorderArgs(app, args))
+		err = app.RunContext(ctx, reorderArgs(app, args))
 	}
 	err = classify(err)
+	if code, ok := interruptedExit(ctx, err); ok {
+		fmt.Fprintf(stderr, "caamcrypt: %s (what it had made was rolled back)\n", userMessage(err))
+		return code
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "caamcrypt: %s\n", userMessage(err))
 	}

@@ -26,6 +26,7 @@ func TestVolumeUsageErrors(t *testing.T) {
 		{"header", "backup", "/dev/null"},
 		{"header", "restore", "/dev/null"},
 		{"header", "dump"},
+		{"header", "repair"},
 		{"format", "--no-such-flag", "/dev/null"},
 	} {
 		code, _, errs := runCLI(t, "", a...)

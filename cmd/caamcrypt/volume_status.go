@@ -98,7 +98,7 @@ func printStatus(w io.Writer, s volume.Status) {
 func headerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "header",
-		Usage: "back up, restore and show the header of a caamcrypt volume",
+		Usage: "back up, restore, repair and show the header of a caamcrypt volume",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "backup",
@@ -134,6 +134,13 @@ func headerCommand() *cli.Command {
 					fmt.Fprintf(c.App.Writer, "header of volume %s restored to %s\n", h.UUID, a[0])
 					return nil
 				},
+			},
+			{
+				Name: "repair",
+				Usage: "rewrite a damaged or differing header copy from the good one (open does it too, " +
+					"except read-only); nothing is written when both copies are good, refused (exit 5) when both are damaged",
+				ArgsUsage: "DEVICE",
+				Action:    headerRepairAction,
 			},
 			{
 				Name:      "dump",
@@ -196,4 +203,21 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func headerRepairAction(c *cli.Context) error {
+	a, err := args(c, "DEVICE")
+	if err != nil {
+		return err
+	}
+	res, err := newVolumeManager(c).HeaderRepair(ctx(c), deviceArg(a[0]))
+	if err != nil {
+		return err
+	}
+	if !res.Repaired {
+		fmt.Fprintf(c.App.Writer, "header of %s (UUID %s): both copies good, nothing written\n", a[0], res.UUID)
+		return nil
+	}
+	fmt.Fprintf(c.App.Writer, "header of %s (UUID %s) repaired: %s\n", a[0], res.UUID, res.Found)
+	return nil
 }

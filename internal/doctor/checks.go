@@ -2,10 +2,13 @@ package doctor
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/caamcrypt/caamcrypt/internal/fstool"
 )
 
 func checkCAAM(e Env, cfg map[string]string) Result {
@@ -144,7 +147,15 @@ func checkTools(e Env, _ map[string]string) Result {
 	if len(missing) > 0 {
 		r.Status = Warn
 		r.Detail = "missing " + strings.Join(missing, ", ") + ": only --fs none volumes can be formatted and opened"
-		r.Hint = "install e2fsprogs"
+		r.Hint = fstool.Hint
+		return r
+	}
+	// A BusyBox image has an mke2fs applet that cannot make ext4: format
+	// refuses it before writing; say so here first.
+	if _, err := fstool.CheckMke2fs(context.Background(), e.LookPath); err != nil {
+		r.Status = Warn
+		r.Detail = fmt.Sprintf("%v; only --fs none volumes can be formatted", err)
+		r.Hint = fstool.Hint
 		return r
 	}
 	r.Status, r.Detail = OK, strings.Join(found, ", ")

@@ -139,3 +139,19 @@ func TestProcConfigGz(t *testing.T) {
 		t.Fatalf("config %v", cfg)
 	}
 }
+
+// An mke2fs that is BusyBox's applet is reported (it cannot make ext4),
+// naming the Debian and Yocto packages.
+func TestBusyBoxMke2fs(t *testing.T) {
+	e := tree(t, procCryptoTk, true, true)
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho 'BusyBox v1.36.1 multi-call binary.' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "mke2fs"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.LookPath = func(n string) (string, error) { return filepath.Join(dir, n), nil }
+	r := byName(Run(e), "filesystem tools")
+	if r.Status != Warn || !strings.Contains(r.Detail, "BusyBox") || !strings.Contains(r.Hint, "e2fsprogs-mke2fs") {
+		t.Fatalf("busybox mke2fs: %+v", r)
+	}
+}

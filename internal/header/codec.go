@@ -24,12 +24,15 @@ func (h *Header) Marshal() ([]byte, error) {
 	if fe := validate(&v); fe != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, fe)
 	}
+	if v.Flags&^knownFlags != 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, fieldErr("Flags", "unknown bits %#x", v.Flags&^knownFlags))
+	}
 	b := make([]byte, CopySize)
 	copy(b[offMagic:], Magic[:])
 	le.PutUint16(b[offMajor:], v.Version)
 	le.PutUint16(b[offMinor:], currentMinor)
 	le.PutUint16(b[offHeaderSize:], CopySize)
-	le.PutUint32(b[offFlags:], 0)
+	le.PutUint32(b[offFlags:], v.Flags)
 	copy(b[offUUID:], v.UUID[:])
 	copy(b[offLabel:offLabel+lenLabel], v.Label)
 	copy(b[offBackend:offBackend+lenBackend], v.Backend)
@@ -76,13 +79,13 @@ func Unmarshal(b []byte) (*Header, error) {
 	if hs := le.Uint16(b[offHeaderSize:]); hs != CopySize {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, fieldErr("header size", "%d is not %d", hs, CopySize))
 	}
-	if fl := le.Uint32(b[offFlags:]); fl != 0 {
-		// FORMAT.md: flags are 0. A set flag may change what the other
-		// fields mean, so a reader that knows none refuses rather than
-		// guesses.
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, fieldErr("flags", "%#x is not 0", fl))
+	h := &Header{Version: le.Uint16(b[offMajor:]), Flags: le.Uint32(b[offFlags:])}
+	if fl := h.Flags &^ knownFlags; fl != 0 {
+		// FORMAT.md: unknown flag bits are 0. A set one may change what
+		// the other fields mean, so a reader that does not know it refuses
+		// rather than guesses.
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, fieldErr("flags", "%#x has bits this version does not know", fl))
 	}
-	h := &Header{Version: le.Uint16(b[offMajor:])}
 	copy(h.UUID[:], b[offUUID:])
 	var fe *FieldError
 	if h.Label, fe = cString("Label", b[offLabel:offLabel+lenLabel]); fe != nil {

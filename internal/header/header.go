@@ -14,6 +14,9 @@ type Header struct {
 	// Version is the major format version; 0 in a Header given to Marshal
 	// means CurrentVersion.
 	Version uint16
+	// Flags holds FlagFormatting while a format is under way (format
+	// minor 1); 0 in a finished volume. Unknown bits read are kept.
+	Flags uint32
 	// UUID identifies the volume (UUID= in caamtab); never the zero UUID.
 	UUID uuid.UUID
 	// Label is a user name for the volume (LABEL= in caamtab), at most
@@ -64,3 +67,7 @@ func KeyLenFor(enc string, redLen uint32) uint32 {
 	}
 	return uint32(caamc.TagSize + caamc.BlackKeySize(e, int(redLen)))
 }
+
+// Unfinished reports whether the header was written by a format that did
+// not finish (FlagFormatting is set).
+func (h *Header) Unfinished() bool { return h.Flags&FlagFormatting != 0 }

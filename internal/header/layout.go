@@ -28,8 +28,19 @@ const (
 	CurrentVersion = 1
 	// currentMinor is written in the minor version field. Minor versions
 	// only add fields in bytes that are reserved (zero) in older minors, so
-	// readers accept any minor of a major they know.
-	currentMinor = 0
+	// readers accept any minor of a major they know. Minor 1 gives the
+	// flags field its first bit (FlagFormatting); minor 0 wrote flags 0.
+	currentMinor = 1
+
+	// FlagFormatting marks a header written by a format that has not
+	// finished: the key-check area, the mapping or the filesystem may be
+	// missing. Open refuses such a volume ("format did not finish", never
+	// "wrong key") and format overwrites it without --force. Format clears
+	// the flag (rewriting both copies) as its last step on the device.
+	FlagFormatting uint32 = 1 << 0
+	// knownFlags are the flag bits this package writes; Marshal refuses
+	// others. Readers keep unknown bits (a later minor may add some).
+	knownFlags = FlagFormatting
 
 	// BackendCAAMBlob is the only key backend of format version 1: the volume
 	// key is a CAAM black key re-created at every boot from the tagged blob
@@ -67,7 +78,7 @@ const (
 	offMajor         = 10  // u16
 	offMinor         = 12  // u16
 	offHeaderSize    = 14  // u16, CopySize
-	offFlags         = 16  // u32, 0
+	offFlags         = 16  // u32, FlagFormatting or 0
 	offUUID          = 20  // [16]byte
 	offLabel         = 36  // [48]byte
 	offBackend       = 84  // [16]byte

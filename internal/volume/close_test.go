@@ -105,6 +105,15 @@ func TestCloseAfterConcurrentUnmount(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.inject("umount "+mnt, os.NewSyscallError("umount", unix.EINVAL))
+	// The other unmounter's work: gone from the kernel, while close's
+	// umount(2) still fails.
+	w.onCall = func(name string) {
+		if name == "umount "+mnt {
+			w.mu.Lock()
+			delete(w.mounter.mounts, w.mapper.NodePath("data"))
+			w.mu.Unlock()
+		}
+	}
 	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
 		t.Fatalf("close after a concurrent unmount: %v", err)
 	}

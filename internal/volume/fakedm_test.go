@@ -105,7 +105,10 @@ func (m *fakeMapper) Remove(name string, opts dm.RemoveOptions) error {
 	if fm == nil {
 		return &dm.Error{Op: "remove", Name: name, Err: unix.ENXIO}
 	}
-	if fm.busy {
+	m.w.mu.Lock()
+	mounted := len(m.w.mounter.mounts[fm.node]) > 0
+	m.w.mu.Unlock()
+	if fm.busy || mounted { // the kernel refuses to remove a mounted mapping
 		return &dm.Error{Op: "remove", Name: name, Err: unix.EBUSY}
 	}
 	if !fm.opts.ReadOnly {
@@ -182,6 +185,14 @@ const fakeFSMagic = "FAKEEXT4"
 type fakeFS struct {
 	w    *world
 	fsck FsckResult
+}
+
+// CheckMkfs only reads (it is not recorded as a call): a test injects its
+// failure under "fs.CheckMkfs".
+func (f *fakeFS) CheckMkfs(ctx context.Context, fstype string) error {
+	f.w.mu.Lock()
+	defer f.w.mu.Unlock()
+	return f.w.failAt["fs.CheckMkfs"]
 }
 
 func (f *fakeFS) Mkfs(ctx context.Context, dev, fstype, label string) error {

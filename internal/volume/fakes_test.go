@@ -31,6 +31,7 @@ type world struct {
 	mu     sync.Mutex
 	calls  []string
 	failAt map[string]error
+	onCall func(name string) // run (without mu) on every call, e.g. to cancel a context
 
 	keys    *fakeKeys
 	store   *fakeStore
@@ -44,9 +45,13 @@ type world struct {
 // call records name and returns the failure injected for it, if any.
 func (w *world) call(name string) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.calls = append(w.calls, name)
-	return w.failAt[name]
+	err, hook := w.failAt[name], w.onCall
+	w.mu.Unlock()
+	if hook != nil {
+		hook(name)
+	}
+	return err
 }
 
 // callsSince returns the calls recorded after index i.
@@ -99,6 +104,7 @@ func (w *world) manager() *Manager {
 	return newManager(Config{KeyDir: filepath.Join(w.dir, "keys"), Log: log}, deps{
 		keys: w.keys, store: w.store, mapper: w.mapper, ring: w.ring, fs: w.fs,
 		mounter: w.mounter, locker: &flockLocker{dir: filepath.Join(w.dir, "lock")}, devices: w.devices,
+		kernel: fakeKernel{w},
 	})
 }
 
@@ -301,4 +307,14 @@ func (r *fakeRing) count() int {
 	r.w.mu.Lock()
 	defer r.w.mu.Unlock()
 	return len(r.keys)
+}
+
+// fakeKernel has every feature unless "kernel.CryptReady" is injected (a
+// read-only check: not recorded as a call).
+type fakeKernel struct{ w *world }
+
+func (k fakeKernel) CryptReady(string) error {
+	k.w.mu.Lock()
+	defer k.w.mu.Unlock()
+	return k.w.failAt["kernel.CryptReady"]
 }

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"testing"
-
-	"github.com/sirupsen/logrus"
 
 	"github.com/caamcrypt/caamcrypt/internal/header"
 	"github.com/caamcrypt/caamcrypt/internal/keystore"
@@ -19,15 +16,9 @@ import (
 // temporary key directory instead of the fake one: format --save-key and
 // its rollback then write and remove real files.
 func (w *world) managerWithKeyFiles() (*Manager, *keystore.Store) {
-	keyDir := filepath.Join(w.dir, "keys")
-	log := logrus.New()
-	log.SetLevel(logrus.WarnLevel)
-	log.SetOutput(testWriter{w.t})
-	m := newManager(Config{KeyDir: keyDir, Log: log}, deps{
-		keys: w.keys, store: newFileKeyStore(keyDir), mapper: w.mapper, ring: w.ring, fs: w.fs,
-		mounter: w.mounter, locker: &flockLocker{dir: filepath.Join(w.dir, "lock")}, devices: w.devices,
-	})
-	return m, keystore.New(keyDir)
+	m := w.manager()
+	m.d.store = newFileKeyStore(m.cfg.KeyDir)
+	return m, keystore.New(m.cfg.KeyDir)
 }
 
 // format --save-key writes the new key's black key and blob files, and the

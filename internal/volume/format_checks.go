@@ -51,10 +51,34 @@ func (m *Manager) openForFormat(dev string, force bool) (BlockDev, error) {
 		return nil, fmt.Errorf("%w: %s is busy (mounted, mapped or opened exclusively%s); even --force cannot format a device "+
 			"the kernel holds: unmount or close it first: %w", fail.ErrRefused, dev, inUseSuffix(found), err)
 	}
+	if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		return nil, fmt.Errorf("%w: %s cannot be opened for writing (a read-only device, or caamcrypt not run as root); "+
+			"nothing was written: %w", fail.ErrNotReady, dev, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dev, err)
 	}
+	// Linux lets a read-only block device (blockdev --setro, a write-
+	// protected card) be opened for writing and fails the first write
+	// (EPERM): ask first, so nothing is begun.
+	if readOnlyBlockDev(bd) {
+		bd.Close()
+		return nil, fmt.Errorf("%w: %s is a read-only device (blockdev --getro says 1; write-protected?); nothing was written",
+			fail.ErrNotReady, dev)
+	}
 	return bd, nil
+}
+
+// readOnlyBlockDev reports whether bd is a block device the kernel marks
+// read-only (BLKROGET); false for image files and anything without a
+// descriptor.
+func readOnlyBlockDev(bd BlockDev) bool {
+	f, ok := bd.(interface{ Fd() uintptr })
+	if !ok {
+		return false
+	}
+	ro, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKROGET)
+	return err == nil && ro != 0
 }
 
 // refuseContents refuses (unless force) a device holding data.

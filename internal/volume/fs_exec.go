@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/caamcrypt/caamcrypt/internal/fail"
+	"github.com/caamcrypt/caamcrypt/internal/fstool"
 	"github.com/caamcrypt/caamcrypt/internal/probe"
 )
 
@@ -28,6 +29,19 @@ func mkfsArgs(dev, fstype, label string) []string {
 		args = append(args, "-L", label)
 	}
 	return append(args, "-t", fstype, dev)
+}
+
+// CheckMkfs finds e2fsprogs' mke2fs (package fstool): a BusyBox image has
+// an mke2fs applet that cannot make ext4, and without this check format
+// wrote its header and then failed in mkfs.
+func (execFilesystem) CheckMkfs(ctx context.Context, fstype string) error {
+	if fstype != FSExt4 {
+		return fmt.Errorf("%w: filesystem %q: only ext4 can be made", fail.ErrUsage, fstype)
+	}
+	if _, err := fstool.CheckMke2fs(ctx, nil); err != nil {
+		return fmt.Errorf("%w: cannot make %s: %w", fail.ErrNotReady, fstype, err)
+	}
+	return nil
 }
 
 func (execFilesystem) Mkfs(ctx context.Context, dev, fstype, label string) error {

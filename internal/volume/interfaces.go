@@ -68,6 +68,9 @@ const (
 // Filesystem makes, checks and recognises filesystems on a mapped volume
 // (fs_exec.go runs mke2fs/e2fsck with argv, never a shell).
 type Filesystem interface {
+	// CheckMkfs says whether Mkfs can make fstype here (format asks before
+	// it writes anything): e2fsprogs' mke2fs, not BusyBox's applet.
+	CheckMkfs(ctx context.Context, fstype string) error
 	Mkfs(ctx context.Context, dev, fstype, label string) error
 	Fsck(ctx context.Context, dev, fstype string) (FsckResult, error)
 	// Detect returns the filesystem type found on dev ("" for none).

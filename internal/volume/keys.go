@@ -31,10 +31,12 @@ func (m *Manager) importBlob(blob []byte, source string) ([]byte, error) {
 }
 
 // resourceErrno reports errnos of a failed IMPORT that say nothing about the
-// blob (out of memory, bad address, permissions, wrong device node).
+// blob (an I/O error or busy CAAM, out of memory, bad address, permissions,
+// wrong device node): the CAAM refuses a blob with EINVAL (caam-facts
+// section 2), so EIO must not make a right key "wrong".
 func resourceErrno(e syscall.Errno) bool {
 	switch e {
-	case syscall.ENOMEM, syscall.EFAULT, syscall.ENOTTY, syscall.EPERM, syscall.EACCES, syscall.ENODEV, syscall.ENXIO, syscall.EINTR, syscall.EAGAIN:
+	case syscall.EIO, syscall.EBUSY, syscall.ENOMEM, syscall.EFAULT, syscall.ENOTTY, syscall.EPERM, syscall.EACCES, syscall.ENODEV, syscall.ENXIO, syscall.EINTR, syscall.EAGAIN:
 		return true
 	}
 	return false

@@ -11,6 +11,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
 
 // flockLocker is Locker over flock(2) on <dir>/<name>.lock. The lock goes
@@ -20,12 +22,12 @@ type flockLocker struct{ dir string }
 
 func (l *flockLocker) Lock(ctx context.Context, name string) (func(), error) {
 	if err := os.MkdirAll(l.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create lock directory %s: %w", l.dir, err)
+		return nil, lockDirError(fmt.Errorf("create lock directory %s: %w", l.dir, err))
 	}
 	path := filepath.Join(l.dir, name+".lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open lock file %s: %w", path, err)
+		return nil, lockDirError(fmt.Errorf("open lock file %s: %w", path, err))
 	}
 	unlock := func() { f.Close() } // closing drops the flock
 	err = flock(f, unix.LOCK_EX|unix.LOCK_NB)
@@ -57,7 +59,7 @@ func (l *flockLocker) Lock(ctx context.Context, name string) (func(), error) {
 		return unlock, nil
 	case <-ctx.Done():
 		go func() { <-done; f.Close() }()
-		return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
+		return nil, fmt.Errorf("waiting for lock %s: %w", path, context.Cause(ctx))
 	}
 }
 
@@ -118,4 +120,15 @@ func (m *Manager) lockVolume(ctx context.Context, dev, name string) (unlock func
 	}
 	m.removeLeftovers(name)
 	return func() { unlockName(); unlockDev() }, nil
+}
+
+// lockDirError classifies a lock file that cannot be made: no writable
+// /run (a read-only root without a tmpfs there) or not root is an
+// environment that cannot run caamcrypt (fail.ErrNotReady); it happens
+// before anything is written.
+func lockDirError(err error) error {
+	if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC) {
+		return fmt.Errorf("%w: %w (needs a writable /run and root); nothing was changed", fail.ErrNotReady, err)
+	}
+	return err
 }

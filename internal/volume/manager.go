@@ -3,6 +3,7 @@ package volume
 import (
 	"github.com/sirupsen/logrus"
 
+	"github.com/caamcrypt/caamcrypt/caamc"
 	"github.com/caamcrypt/caamcrypt/internal/keyring"
 )
 
@@ -39,6 +40,7 @@ type deps struct {
 	mounter Mounter
 	locker  Locker
 	devices Devices
+	kernel  KernelFeatures
 }
 
 // Manager carries out volume operations. It holds no open resources; one
@@ -55,6 +57,9 @@ func NewManager(cfg Config) *Manager {
 	if cfg.LockDir == "" {
 		cfg.LockDir = DefaultLockDir
 	}
+	if cfg.CAAMDevice == "" {
+		cfg.CAAMDevice = caamc.DefaultDevice
+	}
 	d := deps{
 		keys:    &caamKeySource{path: cfg.CAAMDevice},
 		store:   cfg.KeyStore,
@@ -64,6 +69,7 @@ func NewManager(cfg Config) *Manager {
 		mounter: kernelMounter{},
 		locker:  &flockLocker{dir: cfg.LockDir},
 		devices: osDevices{},
+		kernel:  procKernel{proc: "/proc", modules: "/lib/modules"},
 	}
 	if d.store == nil {
 		d.store = newFileKeyStore(cfg.KeyDir)

@@ -45,3 +45,19 @@ func (m *Manager) mount(node, target, fstype string, readOnly bool) error {
 	}
 	return nil
 }
+
+// pushUnmount records the unmount of target as the undo of a mount: a
+// later step that fails or is interrupted (a signal at the last checkpoint,
+// finishing the header) must not leave the mapping mounted, or the mapping
+// could not be removed either.
+func (m *Manager) pushUnmount(u *undoStack, target string) {
+	u.push(undoUnmount, func() error {
+		if err := m.d.mounter.Unmount(target); err != nil {
+			return fmt.Errorf("unmount %s: %w", target, err)
+		}
+		return nil
+	})
+}
+
+// Name of the undo step of a mount.
+const undoUnmount = "unmount"

@@ -35,9 +35,14 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 		return nil, err
 	}
 	var h *header.Header
+	var damaged bool
 	if o.Type == TypeCAAMCrypt {
-		if h, err = m.readHeader(dev); err != nil {
+		if h, damaged, err = m.readHeader(dev); err != nil {
 			return nil, err
+		}
+		if h.Unfinished() {
+			return nil, fmt.Errorf("%w: the format of %s did not finish (or is still running): the volume holds no data; "+
+				"run caamcrypt format %s again (no --force needed)", fail.ErrRefused, dev, dev)
 		}
 	} else if err := m.refuseHeaderForPlain(dev); err != nil {
 		return nil, err
@@ -54,9 +59,23 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 		return nil, err
 	}
 	defer unlock()
+	if err := checkpoint(ctx, cpOpenLocked); err != nil {
+		return nil, err
+	}
+	if damaged {
+		m.repairDamagedCopy(dev, o.ReadOnly)
+	}
 
 	want := expectedLayout(o, h)
 	if v, done, err := m.alreadyOpen(o, dev, &want); done || err != nil {
+		if err == nil && !o.KeepKey {
+			// An open killed between loading the table and unlinking the
+			// key left the mapping (found here) and the key: this open,
+			// which did not ask to keep the key, drops it.
+			if err := m.unlinkLeftover(keyDescription(o.Name), ring); err != nil {
+				return nil, err
+			}
+		}
 		return v, err
 	}
 	if maps, err := m.mappingsOf(dev); err != nil {
@@ -70,6 +89,11 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 		return nil, fmt.Errorf("size of %s: %w", dev, err)
 	}
 
+	// A killed open may have left this volume's key in the keyring (close
+	// drops it too); a new one is added below, so drop the old one first.
+	if err := m.unlinkLeftover(keyDescription(o.Name), ring); err != nil {
+		return nil, err
+	}
 	u := &undoStack{log: m.log.WithField("device", dev).WithField("name", o.Name)}
 	defer func() {
 		if err != nil {
@@ -88,8 +112,14 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 	if err != nil {
 		return nil, err
 	}
+	if err := checkpoint(ctx, cpOpenKeyLoaded); err != nil {
+		return nil, err
+	}
 	if o.Type == TypeCAAMCrypt {
 		if err := m.verifyCheck(u, o.Name, id, spec); err != nil {
+			return nil, err
+		}
+		if err := checkpoint(ctx, cpOpenChecked); err != nil {
 			return nil, err
 		}
 	}
@@ -105,9 +135,16 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 			return nil, err
 		}
 	}
+	if err := checkpoint(ctx, cpOpenMapped); err != nil {
+		return nil, err
+	}
 	node := m.d.mapper.NodePath(o.Name)
 	if o.Mount != "" {
 		if err := m.checkAndMount(ctx, node, o.Mount, o.ReadOnly); err != nil {
+			return nil, err
+		}
+		m.pushUnmount(u, o.Mount)
+		if err := checkpoint(ctx, cpOpenMounted); err != nil {
 			return nil, err
 		}
 	}
@@ -164,19 +201,20 @@ func (m *Manager) openKey(o OpenOptions, dev string, h *header.Header, size int6
 	return black, spec, h.UUID, "", nil
 }
 
-// readHeader reads the header of a caamcrypt volume and classifies failures.
-func (m *Manager) readHeader(dev string) (*header.Header, error) {
+// readHeader reads the header of a caamcrypt volume and classifies
+// failures; damaged says a copy is damaged or differs (the caller repairs it
+// under the volume lock).
+func (m *Manager) readHeader(dev string) (h *header.Header, damaged bool, err error) {
 	bd, err := m.d.devices.Open(dev, false, false)
 	if err != nil {
-		return nil, deviceOpenError(dev, err)
+		return nil, false, deviceOpenError(dev, err)
 	}
 	defer bd.Close()
 	h, rep, err := header.Read(bd)
 	if err != nil {
-		return nil, classifyHeaderErr(dev, err)
+		return nil, false, classifyHeaderErr(dev, err)
 	}
-	m.logHeaderReport(dev, rep)
-	return h, nil
+	return h, rep.Damaged(), nil
 }
 
 // refuseHeaderForPlain refuses to open a caamcrypt volume as plain: the
@@ -279,15 +317,6 @@ func (m *Manager) volumeOf(name, dmUUID string, mt mappedTable) *Volume {
 		}
 	}
 	return v
-}
-
-// logHeaderReport warns when a header copy was damaged: the volume still
-// opens from the good copy, but the user should repair the other.
-func (m *Manager) logHeaderReport(dev string, rep header.ReadReport) {
-	if rep.Damaged() {
-		m.log.WithField("device", dev).Warnf("header copy %c of %s is damaged or differs; opened from copy %c: "+
-			"back it up (caamcrypt header backup) and restore it to rewrite both copies", 'B'-rune(rep.Used), dev, 'A'+rune(rep.Used))
-	}
 }
 
 // deviceOpenError classifies a failure to open a volume's device: a missing

@@ -66,7 +66,8 @@ func TestOpenAndCloseAreIdempotent(t *testing.T) {
 	if err != nil || !v.AlreadyOpen {
 		t.Fatalf("second open = %+v, %v; want success, already open", v, err)
 	}
-	if calls := w.callsSince(n); len(calls) != 0 {
+	// Only the look-up for a key a killed open left may run: it changes nothing.
+	if calls := slices.DeleteFunc(w.callsSince(n), func(c string) bool { return c == "ring.Search caamcrypt:data" }); len(calls) != 0 {
 		t.Fatalf("open of an open volume called %v", calls)
 	}
 	// Open with --mount on the mapped volume mounts it, once.

@@ -3,6 +3,8 @@ package volume
 import (
 	"context"
 	"fmt"
+
+	"github.com/caamcrypt/caamcrypt/internal/testpause"
 )
 
 // wipeChunk is the write size of a wipe: large enough for few requests,
@@ -20,8 +22,11 @@ func (m *Manager) wipeDevice(ctx context.Context, node string, size int64, progr
 	defer bd.Close()
 	zeros := make([]byte, wipeChunk)
 	for done := int64(0); done < size; {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("wipe %s stopped at %d of %d bytes: %w", node, done, size, err)
+		if done == wipeChunk { // one chunk written: the tests' point "during the wipe"
+			testpause.Point(ctx, cpFormatWiping)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("wipe %s stopped at %d of %d bytes: %w", node, done, size, context.Cause(ctx))
 		}
 		n := int64(len(zeros))
 		if size-done < n {

@@ -126,6 +126,9 @@ void caamsim_blob_seal(u32 type, const u8 *red, u32 red_len, u8 *obj);
 int caamsim_blob_open(u32 type, u32 red_len, const u8 *obj, u32 obj_len,
 		      u8 *red);
 
+/* Test-only: a positive errno every keygen ioctl returns (caamsim_main.c). */
+extern int caamsim_fail_ioctl;
+
 int caamsim_keygen_init(void);
 void caamsim_keygen_exit(void);
 

@@ -232,6 +232,10 @@ out:
 
 static long keygen_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	int fail = READ_ONCE(caamsim_fail_ioctl);
+
+	if (fail > 0)
+		return -fail;	/* test-only injected failure */
 	switch (cmd) {
 	case CAAM_KEYGEN_IOCTL_CREATE:
 		return keygen_create((void __user *)arg);

@@ -27,6 +27,21 @@ module_param(otpmk, charp, 0);
 MODULE_PARM_DESC(otpmk,
 		 "64 hex digits standing for the fused master key that blobs are bound to (default: a fixed open-part test key)");
 
+/*
+ * Test-only failure injection (the QEMU rig's hostile-environment cases):
+ * fail_ioctl, when positive, is the errno every keygen ioctl returns (5 for
+ * EIO); it is writable at run time in /sys/module/caamsim/parameters/.
+ * no_tk leaves the tk() ciphers unregistered: a kernel whose CAAM driver
+ * lacks the tagged-key API, with the keygen device present.
+ */
+int caamsim_fail_ioctl;
+module_param_named(fail_ioctl, caamsim_fail_ioctl, int, 0644);
+MODULE_PARM_DESC(fail_ioctl,
+		 "test only: a positive errno that every keygen ioctl returns while set (5 = EIO); writable at run time");
+static bool no_tk;
+module_param(no_tk, bool, 0);
+MODULE_PARM_DESC(no_tk, "test only: do not register the tk() ciphers");
+
 static int __init caamsim_init(void)
 {
 	u8 key[CAAMSIM_OTPMK_SIZE];
@@ -42,7 +57,7 @@ static int __init caamsim_init(void)
 	memzero_explicit(key, sizeof(key));
 	if (ret)
 		goto err_wrap;
-	ret = caamsim_tk_init();
+	ret = no_tk ? 0 : caamsim_tk_init();
 	if (ret)
 		goto err_wrap;
 	/* The device appears last, once everything it relies on is ready. */
@@ -54,7 +69,8 @@ static int __init caamsim_init(void)
 	return 0;
 
 err_tk:
-	caamsim_tk_exit();
+	if (!no_tk)
+		caamsim_tk_exit();
 err_wrap:
 	caamsim_wrap_exit();
 	return ret;
@@ -63,7 +79,8 @@ err_wrap:
 static void __exit caamsim_exit(void)
 {
 	caamsim_keygen_exit();
-	caamsim_tk_exit();
+	if (!no_tk)
+		caamsim_tk_exit();
 	caamsim_wrap_exit();
 	pr_info("caamsim: unloaded, JDKEK wiped\n");
 }

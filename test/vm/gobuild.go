@@ -1,6 +1,8 @@
 package vm
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +24,14 @@ var (
 // directory; Go's build cache makes rebuilds cheap.
 func BuildGo(pkg string) (string, error) {
 	return buildForGuest(pkg, "", "build")
+}
+
+// BuildGoTestHooks builds a main package like BuildGo with the build tag
+// caamcrypt_testhooks: the binary honours CAAMCRYPT_TEST_PAUSE (package
+// internal/testpause), for the kill and signal scenarios. Release binaries
+// never carry the hooks.
+func BuildGoTestHooks(pkg string) (string, error) {
+	return buildForGuest(pkg, ".testhooks", "build", "-tags", "caamcrypt_testhooks")
 }
 
 // BuildGoTest compiles the tests of one package of this module (go test -c)
@@ -65,7 +75,13 @@ func buildForGuest(pkg, suffix string, goArgs ...string) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go %s %s: %w\n%s", strings.Join(goArgs, " "), pkg, err, out)
 	}
-	out := filepath.Join(binDir, strings.NewReplacer("/", "_", ".", "_").Replace(strings.Trim(pkg, "./"))+suffix)
+	// The name carries a hash of the module root: several worktrees share
+	// the cache directory, and one's build must not replace the binary
+	// another is about to copy into its guest image (seen: a scenario ran
+	// another worktree's caamcrypt).
+	rootSum := sha256.Sum256([]byte(root))
+	out := filepath.Join(binDir, strings.NewReplacer("/", "_", ".", "_").Replace(strings.Trim(pkg, "./"))+suffix+
+		"-"+hex.EncodeToString(rootSum[:4]))
 	// A rename, so a guest image being assembled by another test process
 	// from an older binary keeps reading a whole file.
 	if err := os.Rename(tmp.Name(), out); err != nil {

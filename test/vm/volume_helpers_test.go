@@ -27,12 +27,24 @@ type volStep struct {
 // result and logs the boot's timing.
 func volRun(t *testing.T, m *Machine, cmdline string, steps []volStep) *Result {
 	t.Helper()
+	return volRunTimeout(t, m, cmdline, steps, 8*time.Minute)
+}
+
+// volRunLong is volRun for a long boot without kernel parameters.
+func volRunLong(t *testing.T, m *Machine, steps []volStep, timeout time.Duration) *Result {
+	t.Helper()
+	return volRunTimeout(t, m, "", steps, timeout)
+}
+
+// volRunTimeout is volRun with the boot's timeout.
+func volRunTimeout(t *testing.T, m *Machine, cmdline string, steps []volStep, timeout time.Duration) *Result {
+	t.Helper()
 	var bs []Step
 	for _, s := range steps {
 		bs = append(bs, Step{Name: s.name, Run: s.run, MayFail: true})
 	}
 	start := time.Now()
-	res := m.Boot(Boot{Cmdline: cmdline, Steps: bs, Timeout: 8 * time.Minute})
+	res := m.Boot(Boot{Cmdline: cmdline, Steps: bs, Timeout: timeout})
 	t.Logf("TIMING %s boot %d: wall %s, steps %s", m.Flavour(), res.Boot, time.Since(start).Round(100*time.Millisecond),
 		res.StepsTime().Round(100*time.Millisecond))
 	if !res.Setup.Done || res.Setup.ExitCode != 0 {

@@ -3,7 +3,6 @@ package vm
 import (
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,9 +14,8 @@ import (
 //
 //  1. format (caamcrypt 4096, plain, caamcrypt 512, --wipe) → write →
 //     close; format refusals (mounted: exit 4 even with --force; ext4:
-//     exit 4, then --force proceeds); two concurrent opens; kill -9 during
-//     open and during format, each followed by a close that must leave no
-//     mapping and no key; the seed's manual commands make a plain volume
+//     exit 4, then --force proceeds); two concurrent opens (kill -9
+//     and signals at named points: TestVolumeInterrupts); the seed's manual commands make a plain volume
 //     and caamcrypt makes one for them; header backup; doctor.
 //  2. (host: volume d's header gets volume e's blob, volume e's blob one
 //     flipped bit, both with valid checksums) both refused with exit 5,
@@ -77,32 +75,8 @@ func TestVolumeLifecycle(t *testing.T) {
 		mountKeys := volStep{"mount-keys", "mkdir -p /data && mount -t ext4 " + K + " /data && mkdir -p /data/caam", 0}
 		umountKeys := volStep{"umount-keys", "sync && umount /data", 0}
 
-		// Power-on 1.
-		// kill -9 at several points of an open; after each, close must
-		// succeed and leave nothing (no mapping, no key-check mapping, no
-		// key in /proc/keys).
-		var kill9 strings.Builder
-		kill9.WriteString("bad=0\n")
-		for i, d := range []string{"0", "0.02", "0.05", "0.1", "0.15", "0.2", "0.3", "0.45", "0.7"} {
-			fmt.Fprintf(&kill9, "caamcrypt open %s & p=$!; sleep %s; kill -9 $p 2>/dev/null; wait $p; rc=$?\n"+
-				"echo \"try %d rc=$rc maps=$(dmsetup ls | tr '\\n\\t' ' ') keys=$(grep -c caamcrypt: /proc/keys)\"\n"+
-				"caamcrypt close va || bad=1\n"+
-				"( %s && %s ) >/dev/null || { echo \"try %d: left behind after close\"; dmsetup ls; grep caamcrypt: /proc/keys; bad=1; }\n",
-				A, d, i, volNothingMapped, volNoCaamKeys, i)
-		}
-		kill9.WriteString("exit $bad\n")
-		// The same for format (with --force: after the first try the device
-		// holds a header); then a last format must succeed.
-		var kill9f strings.Builder
-		kill9f.WriteString("bad=0\n")
-		for i, d := range []string{"0.03", "0.08", "0.12", "0.16", "0.2"} {
-			fmt.Fprintf(&kill9f, "caamcrypt format %s --force --label vd --fs none & p=$!; sleep %s; kill -9 $p 2>/dev/null; wait $p; rc=$?\n"+
-				"echo \"try %d rc=$rc maps=$(dmsetup ls | tr '\\n\\t' ' ') keys=$(grep -c caamcrypt: /proc/keys)\"\n"+
-				"caamcrypt close vd || bad=1\n"+
-				"( %s && %s ) >/dev/null || { echo \"try %d: left behind after close\"; dmsetup ls; grep caamcrypt: /proc/keys; bad=1; }\n",
-				D, d, i, volNothingMapped, volNoCaamKeys, i)
-		}
-		fmt.Fprintf(&kill9f, "caamcrypt format %s --force --label vd --fs none && caamcrypt close vd || bad=1\nexit $bad\n", D)
+		// Power-on 1. (kill -9, SIGINT and SIGTERM at every named point of
+		// format and open: TestVolumeInterrupts.)
 		res := volRun(t, m, "", []volStep{
 			{"mkfs-keys", "mkfs.ext4 -q -L keys " + K, 0},
 			mountKeys,
@@ -117,15 +91,13 @@ func TestVolumeLifecycle(t *testing.T) {
 			{"format-ext4", "caamcrypt format " + D + " --label vd --fs none", 4},
 			{"ext4-intact", "dumpe2fs -h " + D + " >/dev/null && " + volNothingMapped, 0},
 			{"format-ext4-force", "caamcrypt format " + D + " --label vd --fs none --force && caamcrypt close vd", 0},
-			{"kill9-format", kill9f.String(), 0},
 			{"format-e-wipe", "caamcrypt format " + E + " --label ve --fs none --wipe && caamcrypt close ve", 0},
 			{"backup-d", "caamcrypt header backup " + D + " /data/d.hdr && caamcrypt header dump " + D, 0},
 			{"concurrent-open", "caamcrypt open " + A + " & p1=$!; caamcrypt open " + A + " & p2=$!\n" +
 				"wait $p1; r1=$?; wait $p2; r2=$?; echo \"rc $r1 $r2\"; dmsetup ls\n" +
 				"[ $r1 = 0 ] && [ $r2 = 0 ] && [ \"$(dmsetup ls | grep -c '^va\\s')\" = 1 ] && [ \"$(dmsetup ls | wc -l)\" = 1 ]", 0},
 			{"concurrent-close", "caamcrypt close va && " + volNothingMapped + " && " + volNoCaamKeys, 0},
-			{"kill9-open", kill9.String(), 0},
-			{"after-kill9", "caamcrypt open " + A + " --mount /mnt/a && cat /mnt/a/marker && " + volNoCaamKeys + " && " +
+			{"reopen-a", "caamcrypt open " + A + " --mount /mnt/a && cat /mnt/a/marker && " + volNoCaamKeys + " && " +
 				"caamcrypt close va && " + volNothingMapped + " && " + volNoCaamKeys, 0},
 			{"seed-make-p", "caamcrypt key create -s 16 mk && ls -l /data/caam/mk /data/caam/mk.bb && " +
 				"keyctl padd logon logkey: @u < /data/caam/mk && " +
@@ -140,7 +112,7 @@ func TestVolumeLifecycle(t *testing.T) {
 		})
 		wantOutput(t, res, "format-mounted", "mounted")
 		wantOutput(t, res, "format-ext4", "ext4")
-		wantOutput(t, res, "after-kill9", mA)
+		wantOutput(t, res, "reopen-a", mA)
 		for disk, mk := range map[string]string{"a": mA, "b": mB, "c": mC, "p": mP, "q": mQ, "e": mE} {
 			requireNoPlaintext(t, m, disk, mk)
 		}
