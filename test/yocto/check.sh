@@ -71,6 +71,18 @@ else
 	LANG=en_US.UTF-8 LC_ALL=en_US.UTF-8 bash "${inner[@]}"
 fi
 
+if [ "$mode" = check ]; then
+	# The oeqa case's judging functions against captured real output, with
+	# the snapshot's real oeqa package to import.
+	if ! out=$(cd "$here" && PYTHONPATH=$YOCTO_SNAPSHOTS/openembedded-core/meta/lib \
+		python3 -m unittest test_oeqa_case 2>&1); then
+		printf '%s\n' "$out" >&2
+		die "oeqa case unit test (test/yocto/test_oeqa_case.py)"
+	fi
+	say "oeqa case: its judging functions pass on real caamcrypt output ($(printf '%s\n' "$out" | grep -o 'Ran [0-9]* tests'); testdata/captured.json)"
+	say "NOT proven here: cross compiling, do_compile/do_install/packaging, an image or testimage (no cross toolchain: its sources are on sites this machine cannot reach)"
+fi
+
 if [ "$mode" = update-modules ]; then
 	dest=$repo/packaging/yocto/meta-caamcrypt/recipes-security/caamcrypt
 	for f in caamcrypt-go-mods.inc caamcrypt-licenses.inc; do
