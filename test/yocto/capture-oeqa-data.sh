@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=test/yocto/testdata/captured.json
+mkdir -p "$(dirname "$out")" bin
 log=$(mktemp)
 trap 'rm -f "$log" "$log".*' EXIT
 
@@ -35,10 +36,12 @@ if [ -n "${CAPTURE_VM_LOG:-}" ]; then
 	cp "$CAPTURE_VM_LOG" "$log.vm"
 elif ! CAAMCRYPT_VM=required CAAMCRYPT_VM_STEPLOG=1 go test -count=1 -v -timeout 30m \
 	-run 'TestVolumeLifecycle/noudev' ./test/vm/ >"$log.vm" 2>&1; then
+	cp "$log.vm" bin/capture-vm.log
 	tail -n 30 "$log.vm"
 	echo "capture: the VM test failed" >&2
 	exit 1
 fi
+cp "$log.vm" bin/capture-vm.log # for CAPTURE_VM_LOG
 grep -q -- '--- PASS: TestVolumeLifecycle/noudev' "$log.vm" || { echo "capture: the VM test did not pass" >&2; exit 1; }
 
 python3 - "$log.host" "$log.vm" "$out" "$(git rev-parse HEAD)" "$(uname -r)" <<'EOF'

@@ -69,6 +69,16 @@ class JudgeRealOutput(unittest.TestCase):
         self.assertIsNone(case.status_volume(out, 'oeqa'))
         self.assertEqual(case.volume_problems(out, 'oeqa'), ["status --json lists no volume 'oeqa'"])
 
+    def test_status_key_left_in_keyring(self):
+        # The same real entry with the key left behind (as --keep-key
+        # would leave it) is reported.
+        rc, out = self.step('vm/status-json')
+        vols = json.loads(out)
+        vols[0]['key_in_keyring'] = True
+        problems = case.volume_problems(json.dumps(vols), vols[0]['name'])
+        self.assertEqual(len(problems), 1, msg=problems)
+        self.assertIn('left in the kernel keyring', problems[0])
+
     def test_status_mountpoint(self):
         rc, out = self.step('vm/status-json')
         va = case.status_volume(out, 'va')

@@ -42,11 +42,15 @@ OTHER_OTPMK = '0f' * 32
 
 def _json(output, what):
     """The JSON document in output (stdout and stderr arrive mixed: take
-    from the first '{' or '[' on), or raise ValueError naming what."""
-    starts = [i for i in (output.find('{'), output.find('[')) if i >= 0]
-    if not starts:
-        raise ValueError('%s: no JSON in output: %r' % (what, output[:200]))
-    return json.JSONDecoder().raw_decode(output[min(starts):])[0]
+    it from the first '{' or '[' that starts one), or raise ValueError
+    naming what."""
+    for i, ch in enumerate(output):
+        if ch in '{[':
+            try:
+                return json.JSONDecoder().raw_decode(output[i:])[0]
+            except ValueError:
+                continue
+    raise ValueError('%s: no JSON in output: %r' % (what, output[:200]))
 
 
 def version_problems(output):
@@ -97,7 +101,8 @@ def status_volume(output, name):
 
 def volume_problems(output, name, mountpoint=None):
     """Why volume name, as `caamcrypt status --json` shows it, is not an
-    open caamcrypt volume keyed by a CAAM tagged key; [] when it is."""
+    open caamcrypt volume keyed by a CAAM tagged key with no copy of the
+    key left in the keyring; [] when it is."""
     try:
         v = status_volume(output, name)
     except ValueError as e:
@@ -109,8 +114,10 @@ def volume_problems(output, name, mountpoint=None):
         problems.append('%s: type %r is not a caamcrypt volume' % (name, v.get('type')))
     if not str(v.get('cipher', '')).startswith('capi:tk('):
         problems.append('%s: cipher %r is not a CAAM tagged-key cipher' % (name, v.get('cipher')))
-    if not v.get('key_in_keyring'):
-        problems.append('%s: its key is not in the kernel keyring' % name)
+    # Without --keep-key, open and format unlink the key once dm-crypt
+    # holds it (internal/volume/open.go): one left behind is a leak.
+    if v.get('key_in_keyring'):
+        problems.append('%s: its key was left in the kernel keyring' % name)
     if v.get('suspended'):
         problems.append('%s: suspended' % name)
     if mountpoint is not None and mountpoint not in (v.get('mount_points') or []):
