@@ -60,7 +60,8 @@ def offline_build(v, go, outbin):
                GOMODCACHE=v['GOMODCACHE'], CGO_ENABLED='1',
                GOCACHE=os.path.join(os.path.dirname(outbin), 'gocache'))
     steps = [
-        [go, 'build', '-trimpath', '-ldflags', '-X main.version=yocto-check', '-o', outbin, './cmd/caamcrypt'],
+        # The recipe's own version stamp (GO_EXTRA_LDFLAGS).
+        [go, 'build', '-trimpath', '-ldflags', v['GO_EXTRA_LDFLAGS'].strip(), '-o', outbin, './cmd/caamcrypt'],
         [outbin, '--version'],
         [go, 'mod', 'verify'],
     ]

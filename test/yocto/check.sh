@@ -48,12 +48,21 @@ fi
 # The commit under test, as a clone BitBake's user owns (git refuses a
 # repository another user owns: caam-facts section 13). The recipes fetch
 # branch main, so main points at it in the clone.
+# Updated in place, not cloned afresh: BitBake's parse cache keys on the
+# mtimes of the configuration files it read, the layer's layer.conf among
+# them, and a fresh clone would make it parse all ~950 recipes again.
 head=$(git -C "$repo" rev-parse HEAD)
 clone=$YOCTO_DIR/caamcrypt
-rm -rf "$clone"
-git clone -q --no-local "$repo" "$clone"
-git -C "$clone" checkout -q --detach "$head"
-git -C "$clone" update-ref refs/heads/main "$head"
+g() { git -c safe.directory='*' -C "$clone" "$@"; }
+if [ -d "$clone/.git" ] && g fetch -q --no-tags "$repo" HEAD 2>/dev/null; then
+	g checkout -q -f --detach "$head"
+	g clean -q -fdx
+else
+	rm -rf "$clone"
+	git clone -q --no-local "$repo" "$clone"
+	g checkout -q --detach "$head"
+fi
+g update-ref refs/heads/main "$head"
 if [ -n "$(git -C "$repo" status --porcelain -- packaging/yocto go.mod go.sum)" ]; then
 	say "note: uncommitted changes in packaging/yocto, go.mod or go.sum are NOT checked (HEAD is)"
 fi

@@ -30,8 +30,9 @@ def problems(v, commit):
         out.append('caamcrypt RDEPENDS lacks libdevmapper')
     if 'kernel-module-dm-crypt' not in (c['RRECOMMENDS:caamcrypt'] or '').split():
         out.append('caamcrypt RRECOMMENDS lacks kernel-module-dm-crypt')
-    if '-X main.version=' + c['PV'] not in c['GOBUILDFLAGS']:
-        out.append('GOBUILDFLAGS %r do not stamp main.version=%s' % (c['GOBUILDFLAGS'], c['PV']))
+    stamp = '-X main.version=%s-%s' % (c['PV'], commit[:12])
+    if stamp not in c['GOBUILDFLAGS']:
+        out.append('GOBUILDFLAGS %r lack %s' % (c['GOBUILDFLAGS'], stamp))
     if 'libdevmapper' not in c['DEPENDS'].split():
         out.append('caamcrypt DEPENDS lacks libdevmapper')
     k = v['linux-yocto']
@@ -53,7 +54,7 @@ def main(argv):
         return 1
     c = v['caamcrypt']
     print('yocto: BitBake values: PV=%s; LICENSE="%s"; %d gomod:// modules; RDEPENDS has libdevmapper; '
-          'RRECOMMENDS kernel-module-dm-crypt; -X main.version=${PV} in GOBUILDFLAGS; '
+          'RRECOMMENDS kernel-module-dm-crypt; GOBUILDFLAGS stamp main.version=${PV}-<commit>; '
           'linux-yocto gets caamcrypt.cfg' % (
               c['PV'], c['LICENSE'], len([u for u in c['SRC_URI'].split() if u.startswith('gomod://')])))
     return 0

@@ -25,8 +25,9 @@ SRCREV = "7eb045ed0380f1eeca0ac6b1d688f3321ed43e34"
 PV = "0.1+git"
 
 # Stamp the version --version prints, as the Makefile's cross builds do
-# (-X main.version=...): go.bbclass puts GO_EXTRA_LDFLAGS into -ldflags.
-GO_EXTRA_LDFLAGS:append = " -X main.version=${PV}"
+# (-X main.version=...), with the commit: go.bbclass puts GO_EXTRA_LDFLAGS
+# into -ldflags.
+GO_EXTRA_LDFLAGS:append = " -X main.version=${PV}-${@d.getVar('SRCREV')[:12]}"
 
 # do_compile has no network: every module go list needs is fetched in
 # do_fetch by the gomod:// fetcher from the SRC_URI entries in
