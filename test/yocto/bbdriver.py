@@ -52,7 +52,8 @@ def add_layer_libs(tinfoil):
 def offline_build(v, go, outbin):
     """Build cmd/caamcrypt from the unpacked tree with the host Go and no
     network, from the module cache the gomod fetcher filled; then go mod
-    verify. This also extracts the module zips into the cache, which the
+    verify. -modcacherw as go-mod.bbclass does: the next do_unpack must be
+    able to clean the cache. This also extracts the module zips into the cache, which the
     licence check reads (go-mod.bbclass runs do_compile before
     do_populate_lic for the same reason)."""
     src = os.path.join(v['UNPACKDIR'], v['GO_SRCURI_DESTSUFFIX'])
@@ -61,7 +62,7 @@ def offline_build(v, go, outbin):
                GOCACHE=os.path.join(os.path.dirname(outbin), 'gocache'))
     steps = [
         # The recipe's own version stamp (GO_EXTRA_LDFLAGS).
-        [go, 'build', '-trimpath', '-ldflags', v['GO_EXTRA_LDFLAGS'].strip(), '-o', outbin, './cmd/caamcrypt'],
+        [go, 'build', '-trimpath', '-modcacherw', '-ldflags', v['GO_EXTRA_LDFLAGS'].strip(), '-o', outbin, './cmd/caamcrypt'],
         [outbin, '--version'],
         [go, 'mod', 'verify'],
     ]
