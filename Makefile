@@ -16,10 +16,17 @@ DEB_PACKAGES := gcc make pkg-config libdevmapper-dev dmsetup keyutils e2fsprogs 
 	cpio udev kmod systemd shellcheck xz-utils \
 	gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross libc6-dev-arm64-cross qemu-user
 
+# make yocto-check: real BitBake from the read-only snapshots (CI has them
+# beside the clone), with the host tools its sanity check wants.
+YOCTO_SNAPSHOTS ?= $(CURDIR)/../shared/yocto
+YOCTO_DEB_PACKAGES := gawk wget git diffstat unzip texinfo gcc build-essential chrpath socat \
+	cpio python3 python3-pexpect python3-git python3-jinja2 python3-subunit xz-utils zstd lz4 \
+	file locales
+
 print-deb-packages:
 	@echo $(DEB_PACKAGES)
 
-.PHONY: print-deb-packages all build man install test unit fuzz fuzz-smoke vmtest demo bench caamsim deps vet fmt clean cross-arm64 cross-armhf
+.PHONY: print-deb-packages all build man install test unit fuzz fuzz-smoke vmtest yocto-deps yocto-check yocto-update-modules demo bench caamsim deps vet fmt clean cross-arm64 cross-armhf
 
 all: build
 
@@ -47,7 +54,7 @@ caamsim:
 vmtest: build caamsim
 	CAAMCRYPT_VM=required $(GO) test -count=1 -v -timeout 60m ./test/vm/ 2>&1 | tee $(BIN)/vmtest.log | grep -E '^\s*(=== RUN|--- |PASS|FAIL|ok|vm:)' ; exit $${PIPESTATUS[0]}
 
-test: deps unit fuzz-smoke vmtest
+test: deps unit fuzz-smoke vmtest yocto-check
 
 # Fuzz every parser of outside bytes (test/fuzz/run.sh): briefly in make
 # test, FUZZTIME each in make fuzz. Prints @@RELIABILITY|fuzz|... lines.
@@ -84,6 +91,22 @@ install: build
 	install -D -m 0644 docs/caamcrypt.8 $(DESTDIR)$(PREFIX)/share/man/man8/caamcrypt.8
 	install -D -m 0644 packaging/completion/caamcrypt.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/caamcrypt
 	install -D -m 0644 packaging/caamtab.example $(DESTDIR)$(PREFIX)/share/caamcrypt/caamtab.example
+
+yocto-deps:
+	@missing=$$(for p in $(YOCTO_DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# Parse, fetch and unpack with BitBake, then an offline host-Go build of the
+# unpacked tree: test/yocto/README.md.
+yocto-check: yocto-deps
+	YOCTO_SNAPSHOTS=$(YOCTO_SNAPSHOTS) GO=$$(command -v $(GO)) test/yocto/check.sh check
+
+# Regenerate the recipe's caamcrypt-go-mods.inc and caamcrypt-licenses.inc.
+yocto-update-modules: yocto-deps
+	YOCTO_SNAPSHOTS=$(YOCTO_SNAPSHOTS) GO=$$(command -v $(GO)) test/yocto/check.sh update-modules
 
 clean:
 	rm -rf $(BIN)

@@ -231,3 +231,148 @@ func TestOEQACaseCompiles(t *testing.T) {
 		t.Errorf("py_compile %s: %v\n%s", oeqaCase, err, out)
 	}
 }
+
+const (
+	goModsInc   = layerDir + "/recipes-security/caamcrypt/caamcrypt-go-mods.inc"
+	licensesInc = layerDir + "/recipes-security/caamcrypt/caamcrypt-licenses.inc"
+	layerConf   = layerDir + "/conf/layer.conf"
+)
+
+// TestLayerSeries: wrynose is the series BitBake checks here (make
+// yocto-check); the recipe inherits go-mod-update-modules, which walnascar
+// and older lack (caam-facts section 13).
+func TestLayerSeries(t *testing.T) {
+	v := parseBB(t, layerConf)
+	series := strings.Fields(v.set["LAYERSERIES_COMPAT_caamcrypt"])
+	have := map[string]bool{}
+	for _, s := range series {
+		have[s] = true
+	}
+	if !have["wrynose"] {
+		t.Errorf("LAYERSERIES_COMPAT_caamcrypt = %q lacks wrynose", series)
+	}
+	for _, old := range []string{"walnascar", "styhead", "scarthgap", "kirkstone"} {
+		if have[old] && parseBB(t, caamcryptBB).inherits()["go-mod-update-modules"] {
+			t.Errorf("LAYERSERIES_COMPAT_caamcrypt names %s, which has no go-mod-update-modules.bbclass", old)
+		}
+	}
+}
+
+// TestGoModsInc: the recipe requires both generated files (a missing one
+// is a parse error, not a compile that reaches for the network), and every
+// module they fetch is in go.sum at that version, so a go.mod change
+// without `make yocto-update-modules` fails here. make yocto-check proves
+// the list complete by building offline from it.
+func TestGoModsInc(t *testing.T) {
+	v := parseBB(t, caamcryptBB)
+	for _, inc := range []string{"${BPN}-go-mods.inc", "${BPN}-licenses.inc"} {
+		if !regexp.MustCompile(`(?m)^require\s+` + regexp.QuoteMeta(inc) + `\s*$`).MatchString(v.text) {
+			t.Errorf("recipe does not `require %s`", inc)
+		}
+	}
+	sum, err := os.ReadFile(filepath.Join(repoRoot, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSum := map[string]bool{}
+	for _, l := range strings.Split(string(sum), "\n") {
+		if f := strings.Fields(l); len(f) == 3 {
+			inSum[f[0]+"@"+strings.TrimSuffix(f[1], "/go.mod")] = true
+		}
+	}
+	mods := parseBB(t, goModsInc)
+	entries := 0
+	for _, u := range mods.add["SRC_URI"] {
+		path, params, ok := strings.Cut(strings.TrimPrefix(u, "gomod://"), ";")
+		if !ok || !strings.HasPrefix(u, "gomod://") {
+			t.Errorf("go-mods.inc: unexpected SRC_URI entry %q", u)
+			continue
+		}
+		entries++
+		ver := regexp.MustCompile(`(?:^|;)version=([^;]+)`).FindStringSubmatch(params)
+		if ver == nil || !strings.Contains(params, "sha256sum=") {
+			t.Errorf("go-mods.inc: %q lacks version= or sha256sum=", u)
+			continue
+		}
+		if !inSum[path+"@"+ver[1]] {
+			t.Errorf("go-mods.inc fetches %s@%s, which go.sum does not list: run make yocto-update-modules", path, ver[1])
+		}
+	}
+	if entries == 0 {
+		t.Error("go-mods.inc has no gomod:// entries")
+	}
+	lic := parseBB(t, licensesInc)
+	if strings.Contains(lic.text, "Unknown") {
+		t.Error("licenses.inc has a licence marked Unknown: add its md5 to files/license-hashes.csv")
+	}
+	for _, want := range []string{"BSD-2-Clause", "BSD-3-Clause", "MIT"} {
+		if !strings.Contains(strings.Join(lic.add["LICENSE"], " "), want) {
+			t.Errorf("licenses.inc LICENSE lacks %s", want)
+		}
+	}
+}
+
+// TestPinnedSrcrev: both recipes fetch one fixed commit (no AUTOREV:
+// offline builds), and that commit has this tree's go.mod and go.sum, or
+// the committed module list would not match the source it builds.
+func TestPinnedSrcrev(t *testing.T) {
+	a, b := parseBB(t, caamcryptBB).set["SRCREV"], parseBB(t, caamsimBB).set["SRCREV"]
+	if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(a) {
+		t.Fatalf("caamcrypt SRCREV = %q, want a full commit id", a)
+	}
+	if a != b {
+		t.Errorf("caamsim SRCREV %s differs from caamcrypt's %s", b, a)
+	}
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git: cannot compare the pinned commit")
+	}
+	if out, _ := exec.Command(git, "-C", repoRoot, "rev-parse", "--is-shallow-repository").Output(); strings.TrimSpace(string(out)) != "false" {
+		t.Skip("not a full git clone: the pinned commit may be absent")
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		pinned, err := exec.Command(git, "-C", repoRoot, "show", a+":"+f).Output()
+		if err != nil {
+			t.Errorf("git show %s:%s: %v", a, f, err)
+			continue
+		}
+		here, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(pinned) != string(here) {
+			t.Errorf("%s at the pinned SRCREV %s differs from this tree's: bump SRCREV or regenerate the .inc files", f, a)
+		}
+	}
+}
+
+// TestRuntimeDepsAndKernel: the runtime library, the dm-crypt module and
+// the kernel fragments.
+func TestRuntimeDepsAndKernel(t *testing.T) {
+	v := parseBB(t, caamcryptBB)
+	v.wantWords(t, "RDEPENDS:${PN}", "libdevmapper")
+	v.wantWords(t, "RRECOMMENDS:${PN}", "kernel-module-dm-crypt")
+	if !strings.Contains(v.set["GO_EXTRA_LDFLAGS:append"], "-X main.version=${PV}") {
+		t.Errorf("GO_EXTRA_LDFLAGS:append = %q does not stamp main.version", v.set["GO_EXTRA_LDFLAGS:append"])
+	}
+	frags := map[string][]string{
+		layerDir + "/recipes-kernel/linux/linux-yocto/caamcrypt.cfg":       {"CONFIG_DM_CRYPT=", "CONFIG_KEYS=y", "CONFIG_BLK_DEV_LOOP="},
+		layerDir + "/recipes-kernel/linux/linux-imx/caamcrypt-caam-tk.cfg": {"CONFIG_CRYPTO_DEV_FSL_CAAM=y", "CONFIG_CRYPTO_DEV_FSL_CAAM_JR=y", "CONFIG_CRYPTO_DEV_FSL_CAAM_CRYPTO_API=y", "CONFIG_CRYPTO_DEV_FSL_CAAM_TK_API=y", "CONFIG_DM_CRYPT="},
+	}
+	for f, want := range frags {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(string(data), "\n"+w) {
+				t.Errorf("%s lacks %s", f, w)
+			}
+		}
+	}
+	app := parseBB(t, layerDir+"/recipes-kernel/linux/linux-yocto_%.bbappend")
+	if !strings.Contains(app.set["SRC_URI:append"], "file://caamcrypt.cfg") {
+		t.Error("linux-yocto bbappend does not add file://caamcrypt.cfg")
+	}
+}

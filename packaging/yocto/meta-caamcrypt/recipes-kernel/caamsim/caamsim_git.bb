@@ -11,7 +11,8 @@ LICENSE = "GPL-2.0-only"
 LIC_FILES_CHKSUM = "file://caamsim_main.c;beginline=1;endline=1;md5=fcab174c20ea2e2bc0be64b493708266"
 
 SRC_URI = "git://github.com/caamcrypt/caamcrypt.git;protocol=https;branch=main;destsuffix=caamcrypt-src"
-SRCREV ?= "${AUTOREV}"
+# The same pinned commit as the caamcrypt recipe (see there).
+SRCREV = "d191cb33f0688b19f5d08780a6258ada1fc069ab"
 PV = "0.1+git"
 
 # The whole repository is unpacked: Kbuild includes the caam-keygen UAPI

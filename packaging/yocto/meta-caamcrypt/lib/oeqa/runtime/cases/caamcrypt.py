@@ -12,8 +12,12 @@
 # loop device, write, close, open, read back; then checks that the raw
 # device never holds the plaintext and that a blob sealed under another
 # "device" (caamsim reloaded with another otpmk) is refused with exit code 5
-# and leaves nothing mapped.
+# and leaves nothing mapped. doctor, status and the refusal are judged from
+# caamcrypt's --json output and exit codes by the functions below, which
+# need no target: test/yocto/test_oeqa_case.py feeds them output captured
+# from the real caamcrypt in the QEMU rig (test/yocto/README.md).
 
+import json
 import shlex
 
 from oeqa.runtime.case import OERuntimeTestCase
@@ -22,6 +26,7 @@ from oeqa.runtime.decorator.package import OEHasPackage
 
 # caamcrypt exit codes (internal/fail).
 EXIT_OK = 0
+EXIT_NOT_READY = 3
 EXIT_WRONG_KEY = 5
 
 WORK = '/tmp/caamcrypt-oeqa'
@@ -33,6 +38,101 @@ KEY = 'oeqakey'
 MARKER = 'caamcrypt-oeqa-plaintext-marker'
 # 64 hex digits, different from caamsim's built-in default.
 OTHER_OTPMK = '0f' * 32
+
+
+def _json(output, what):
+    """The JSON document in output (stdout and stderr arrive mixed: take
+    it from the first '{' or '[' that starts one), or raise ValueError
+    naming what."""
+    for i, ch in enumerate(output):
+        if ch in '{[':
+            try:
+                return json.JSONDecoder().raw_decode(output[i:])[0]
+            except ValueError:
+                continue
+    raise ValueError('%s: no JSON in output: %r' % (what, output[:200]))
+
+
+def version_problems(output):
+    """`caamcrypt --version` must print a stamped version, not "dev"."""
+    words = output.split()
+    if len(words) < 3 or words[:2] != ['caamcrypt', 'version']:
+        return ['--version printed %r' % output]
+    if words[2] == 'dev':
+        return ['--version is "dev": the build did not stamp main.version']
+    return []
+
+
+def doctor_problems(status, output):
+    """Why `caamcrypt doctor --json` (exit status, output) says the device
+    cannot run volumes, or disagrees with itself; [] when it is ready."""
+    try:
+        rep = _json(output, 'doctor --json')
+    except ValueError as e:
+        return [str(e)]
+    problems = []
+    checks = rep.get('checks')
+    if not isinstance(rep.get('ready'), bool) or not isinstance(checks, list) or not checks:
+        return ['doctor --json: unexpected shape: %r' % rep]
+    failed = [c.get('name') for c in checks if c.get('status') == 'fail']
+    for c in checks:
+        if c.get('status') not in ('ok', 'warn', 'fail'):
+            problems.append('doctor check %r has status %r' % (c.get('name'), c.get('status')))
+    if rep['ready'] != (not failed):
+        problems.append('doctor says ready=%s with failed checks %s' % (rep['ready'], failed))
+    want = EXIT_OK if rep['ready'] else EXIT_NOT_READY
+    if status != want:
+        problems.append('doctor exit %d, want %d for ready=%s' % (status, want, rep['ready']))
+    if failed:
+        problems.append('not ready: failed checks %s' % ', '.join(failed))
+    return problems
+
+
+def status_volume(output, name):
+    """The entry for volume name in `caamcrypt status --json`, or None."""
+    vols = _json(output, 'status --json')
+    if not isinstance(vols, list):
+        raise ValueError('status --json: not a list: %r' % vols)
+    for v in vols:
+        if v.get('name') == name:
+            return v
+    return None
+
+
+def volume_problems(output, name, mountpoint=None):
+    """Why volume name, as `caamcrypt status --json` shows it, is not an
+    open caamcrypt volume keyed by a CAAM tagged key with no copy of the
+    key left in the keyring; [] when it is."""
+    try:
+        v = status_volume(output, name)
+    except ValueError as e:
+        return [str(e)]
+    if v is None:
+        return ['status --json lists no volume %r' % name]
+    problems = []
+    if v.get('type') not in ('caamcrypt', 'plain'):
+        problems.append('%s: type %r is not a caamcrypt volume' % (name, v.get('type')))
+    if not str(v.get('cipher', '')).startswith('capi:tk('):
+        problems.append('%s: cipher %r is not a CAAM tagged-key cipher' % (name, v.get('cipher')))
+    # Without --keep-key, open and format unlink the key once dm-crypt
+    # holds it (internal/volume/open.go): one left behind is a leak.
+    if v.get('key_in_keyring'):
+        problems.append('%s: its key was left in the kernel keyring' % name)
+    if v.get('suspended'):
+        problems.append('%s: suspended' % name)
+    if mountpoint is not None and mountpoint not in (v.get('mount_points') or []):
+        problems.append('%s: not mounted on %s (mount points %s)' % (name, mountpoint, v.get('mount_points')))
+    return problems
+
+
+def refusal_problems(status, output, want_status):
+    """A refused command: the exit code it must have and a message."""
+    problems = []
+    if status != want_status:
+        problems.append('exit %d, want %d' % (status, want_status))
+    if 'caamcrypt:' not in output:
+        problems.append('no caamcrypt error message in %r' % output[:200])
+    return problems
 
 
 class CaamcryptTest(OERuntimeTestCase):
@@ -68,8 +168,11 @@ class CaamcryptTest(OERuntimeTestCase):
         self.run_ok('modprobe caamsim')
         self.target.run('modprobe -a dm_crypt loop')
 
-        output = self.run_ok('caamcrypt doctor')
-        self.logger.info('caamcrypt doctor:\n%s' % output)
+        status, output = self.target.run('caamcrypt --version')
+        self.assertEqual(version_problems(output), [], msg=output)
+        status, output = self.target.run('caamcrypt doctor --json')
+        self.logger.info('caamcrypt doctor --json:\n%s' % output)
+        self.assertEqual(doctor_problems(status, output), [], msg=output)
 
         self.run_ok('mkdir -p %s %s' % (KEYDIR, MNT))
         self.run_ok(self.caamcrypt('key', 'create', '--size', '32', KEY))
@@ -84,6 +187,8 @@ class CaamcryptTest(OERuntimeTestCase):
         self.run_ok(self.caamcrypt('format', '--name', NAME, '--key', KEY,
                                    '--fs', 'ext4', '--mount', MNT, self.loopdev), timeout=300)
         self.run_ok('test -b /dev/mapper/%s' % NAME)
+        output = self.run_ok(self.caamcrypt('status', '--json'))
+        self.assertEqual(volume_problems(output, NAME, MNT), [], msg=output)
 
         # Known bytes, plus a text marker to look for on the raw device.
         self.run_ok('head -c 1048576 /dev/urandom > %s/ref.bin' % WORK)
@@ -109,6 +214,8 @@ class CaamcryptTest(OERuntimeTestCase):
         self.run_ok('rmmod caamsim && modprobe caamsim otpmk=%s' % OTHER_OTPMK)
         status, output = self.target.run(self.caamcrypt('open', '--name', NAME, '--mount', MNT,
                                                         self.loopdev), 300)
-        self.assertEqual(status, EXIT_WRONG_KEY,
-                         msg='open with a foreign blob: exit %d, want %d\n%s' % (status, EXIT_WRONG_KEY, output))
+        self.assertEqual(refusal_problems(status, output, EXIT_WRONG_KEY), [],
+                         msg='open with a foreign blob:\n%s' % output)
         self.run_ok('test ! -e /dev/mapper/%s' % NAME)
+        output = self.run_ok(self.caamcrypt('status', '--json'))
+        self.assertIsNone(status_volume(output, NAME), msg=output)
