@@ -140,8 +140,8 @@ func lastLines(s string, n int) string {
 // one before and the one after the operation. Every name in either holds
 // the old content or the complete new one: "partial" when it holds other
 // bytes, "neither" when it is missing though both before and after have it.
-// A key and its blob (NAME, NAME.bb) that changed together must come from
-// the same side ("mixed-pair"). Names in neither (temporary files) are not
+// A new black key NAME must not be on disk while its blob NAME.bb is still
+// the old one ("key-ahead-of-blob"). Names in neither (temporary files) are not
 // judged here.
 func keyFileViolations(before, after, state map[string][]byte) []string {
 	names := map[string]bool{}
@@ -170,13 +170,17 @@ func keyFileViolations(before, after, state map[string][]byte) []string {
 			bad = append(bad, "partial:"+n)
 		}
 	}
+	// The blob is what persists (a black key dies with the power-on) and
+	// keystore writes it first: a new blob with the old (or no) black key
+	// is recovered by key import. A new black key with the old blob is
+	// not: data written with the new key would be lost at the next boot.
 	for n := range names {
 		if strings.HasSuffix(n, ".bb") {
 			continue
 		}
 		k, bl := side[n], side[n+".bb"]
-		if k != "" && bl != "" && k != "both" && bl != "both" && k != bl {
-			bad = append(bad, "mixed-pair:"+n)
+		if k == "new" && bl == "old" {
+			bad = append(bad, "key-ahead-of-blob:"+n)
 		}
 	}
 	sort.Strings(bad)
