@@ -161,7 +161,8 @@ func pcVerdict(out, vol string) string {
 
 // pcLib: check DEV NAME MARKER opens a volume, checks its file system and
 // reads its marker ("-": none), prints "@@PC NAME ..." and closes it; an
-// unfinished format target is formatted again so the next cut finds a volume.
+// unfinished or damaged format target is formatted again so the next cut
+// finds a volume.
 const pcLib = `
 check() {
 	out=$(timeout -s KILL 120 caamcrypt open "$1" --name "$2" 2>&1); o=$?
@@ -175,7 +176,10 @@ check() {
 		caamcrypt close "$2" >/dev/null 2>&1 || echo "close $2 failed"
 	fi
 	echo "@@PC $2 open=$o fsckp=$p fsckn=$n marker=$mk out=$(echo "$out" | tail -n 2 | tr '\n' ' ')"
-	if [ $o != 0 ] && [ "$3" = - ]; then caamcrypt format "$1" --force --name "$2" --label "$2" >/dev/null 2>&1 && caamcrypt close "$2" >/dev/null; fi
+	# The format target is formatted again unless it was fine, so a format
+	# cut short is counted once, not again after every later cut.
+	fine=0; [ $o = 0 ] && [ $n = 0 ] && { [ $p = 0 ] || [ $p = 1 ]; } && fine=1
+	if [ $fine = 0 ] && [ "$3" = - ]; then caamcrypt format "$1" --force --name "$2" --label "$2" >/dev/null 2>&1 && caamcrypt close "$2" >/dev/null; fi
 	return 0
 }
 `
