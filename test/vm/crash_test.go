@@ -42,6 +42,12 @@ func TestCrashStates(t *testing.T) {
 	if long {
 		samples, guestCap = 1500, 200
 	}
+	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_SAMPLES")); err == nil && n >= 0 {
+		samples = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_GUEST")); err == nil && n >= 3 {
+		guestCap = n
+	}
 	seed := int64(20261130)
 	if s := os.Getenv("CAAMCRYPT_CRASH_SEED"); s != "" {
 		seed, _ = strconv.ParseInt(s, 10, 64)
@@ -110,9 +116,14 @@ func TestCrashStates(t *testing.T) {
 
 	rng := rand.New(rand.NewSource(seed))
 	work := t.TempDir()
+	// A volume state keeps its recipe, not its 16 MiB image: thousands
+	// of states would not fit in memory. Images are rebuilt when the
+	// chosen ones are written to the states disk.
 	type volState struct {
 		op, name string
-		img      []byte
+		log      *logwrites.Log
+		start    []byte // the volume at the operation's start (shared)
+		st       logwrites.State
 		noHeader bool // no valid header copy (the format's old state)
 	}
 	var guestStates []volState
@@ -180,6 +191,7 @@ func TestCrashStates(t *testing.T) {
 		}
 		volOps[op.name] = true
 		statesV := logV.States(sV+1, eV, samples, rng)
+		startV := append([]byte(nil), curV...)
 		endV, _ := logV.Build(curV, logwrites.State{Name: "end", InOrder: [2]int{sV + 1, eV}})
 		hb, ha := headerCopies(curV), headerCopies(endV)
 		seenV := map[[32]byte]bool{}
@@ -199,7 +211,7 @@ func TestCrashStates(t *testing.T) {
 			if v := headerVerdict(hb, ha, hc); v != "" {
 				addViol(op.name, v, st.Name)
 			}
-			opStates = append(opStates, volState{op: op.name, name: st.Name, img: img, noHeader: hc[0] == nil && hc[1] == nil})
+			opStates = append(opStates, volState{op: op.name, name: st.Name, log: logV, start: startV, st: st, noHeader: hc[0] == nil && hc[1] == nil})
 		}
 		wV, fV := logV.Writes(sV, eV)
 		t.Logf("%s: volume %d writes, %d durable points, %d distinct states", op.name, wV, fV, len(seenV))
@@ -217,7 +229,11 @@ func TestCrashStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, s := range guestStates {
-		crashWriteSparse(t, f, int64(i)*volMiB<<20, s.img)
+		img, err := s.log.Build(s.start, s.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crashWriteSparse(t, f, int64(i)*volMiB<<20, img)
 	}
 	f.Close()
 	var script strings.Builder
