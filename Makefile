@@ -26,7 +26,7 @@ YOCTO_DEB_PACKAGES := gawk wget git diffstat unzip texinfo gcc build-essential c
 print-deb-packages:
 	@echo $(DEB_PACKAGES)
 
-.PHONY: print-deb-packages all build man install test unit fuzz fuzz-smoke vmtest yocto-deps yocto-check yocto-update-modules demo bench caamsim deps vet fmt clean cross-arm64 cross-armhf
+.PHONY: print-deb-packages all build man install test unit fuzz fuzz-smoke vmtest yocto-deps yocto-check yocto-update-modules demo bench caamsim deps vet fmt clean cross-arm64 cross-armhf reliability
 
 all: build
 
@@ -52,7 +52,15 @@ caamsim:
 	$(MAKE) -C test/caamsim KDIR=$(KDIR)
 
 vmtest: build caamsim
-	CAAMCRYPT_VM=required $(GO) test -count=1 -v -timeout 60m ./test/vm/ 2>&1 | tee $(BIN)/vmtest.log | grep -E '^\s*(=== RUN|--- |PASS|FAIL|ok|vm:)' ; exit $${PIPESTATUS[0]}
+	CAAMCRYPT_VM=required $(GO) test -count=1 -v -timeout 60m ./test/vm/ 2>&1 | tee $(BIN)/vmtest.log | grep -E '^\s*(=== RUN|--- |PASS|FAIL|ok|vm:)' ; rc=$${PIPESTATUS[0]}; \
+	$(GO) run ./test/reliability/cmd/table < $(BIN)/vmtest.log; exit $$rc
+
+# The long reliability run (crash states, power cuts, I/O errors and every
+# test that prints @@RELIABILITY figures), then one table of the figures
+# (also in $(BIN)/reliability.md). Hours on a loaded 2-core machine.
+reliability: deps build caamsim
+	CAAMCRYPT_VM=required CAAMCRYPT_RELIABILITY=long $(GO) test -count=1 -v -timeout 300m ./... 2>&1 | tee $(BIN)/reliability.log | grep -E '^\s*(--- |FAIL|ok|vm:)' ; rc=$${PIPESTATUS[0]}; \
+	$(GO) run ./test/reliability/cmd/table < $(BIN)/reliability.log | tee $(BIN)/reliability.md; exit $$rc
 
 test: deps unit fuzz-smoke vmtest yocto-check
 

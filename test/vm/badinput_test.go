@@ -286,9 +286,7 @@ func TestBadInputs(t *testing.T) {
 	if res.TimedOut {
 		t.Fatalf("boot timed out; console tail:\n%s", res.ConsoleTail(40))
 	}
-	line := fmt.Sprintf("@@RELIABILITY|bad-inputs|%s|%d|%d", f, len(rows), bad)
-	fmt.Println(line)
-	t.Log(line)
+	reliabilityLine("bad-inputs", string(f), len(rows), bad)
 }
 
 // shellQuote quotes s as one word for the guest shell.

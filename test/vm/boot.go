@@ -38,6 +38,11 @@ type Boot struct {
 	// with no session keyring, like a process of a busybox init, and a key
 	// a step adds to @s dies with that step (facts §6).
 	SharedSession bool
+	// PowerCut, when set, pulls the plug: QEMU is killed with SIGKILL
+	// PowerCut.After the guest reports starting step PowerCut.Step (see
+	// powercut.go). The steps after it never run; Result.PowerCut says
+	// whether the step was still running when the plug was pulled.
+	PowerCut *PowerCut
 }
 
 // baseCmdline: serial console on ttyS0 (ttyS1 carries step results), no
@@ -93,16 +98,29 @@ func (m *Machine) Run(b Boot) (*Result, error) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
-	runErr := cmd.Run()
+	var cut *cutWatch
+	runErr := cmd.Start()
+	if runErr == nil {
+		if b.PowerCut != nil {
+			cut = watchPowerCut(cmd.Process, results, b.PowerCut, b.Steps)
+		}
+		runErr = cmd.Wait()
+	}
 	wall := time.Since(start)
 
 	res := &Result{Flavour: m.cfg.Flavour, Boot: m.boots, Wall: wall}
 	res.TimedOut = ctx.Err() == context.DeadlineExceeded
+	if cut != nil {
+		res.PowerCut = cut.stop()
+		if res.PowerCut.Cut {
+			runErr = nil // our own SIGKILL, not a QEMU failure
+		}
+	}
 	if cb, err := os.ReadFile(console); err == nil {
 		res.Console = strings.ReplaceAll(string(cb), "\r", "")
 	}
 	rb, err := os.ReadFile(results)
-	if err != nil && !res.TimedOut {
+	if err != nil && !res.TimedOut && (res.PowerCut == nil || !res.PowerCut.Cut) {
 		return nil, fmt.Errorf("boot %d: no results from the guest: %v (qemu: %v %s)", m.boots, err, runErr, stderr.String())
 	}
 	parseResults(res, strings.ReplaceAll(string(rb), "\r", ""), b.Steps)
@@ -143,9 +161,13 @@ func (m *Machine) qemuArgs(b Boot, console, results string) []string {
 		"-kernel", m.kernel, "-initrd", m.initrd, "-append", cmdline,
 		"-serial", "file:" + console, "-serial", "file:" + results,
 	}
+	cache := m.cfg.DiskCache
+	if cache == "" {
+		cache = "unsafe"
+	}
 	for i, d := range m.cfg.Disks {
 		args = append(args,
-			"-drive", fmt.Sprintf("file=%s,if=none,id=disk%d,format=raw,cache=unsafe", m.DiskPath(d.Name), i),
+			"-drive", fmt.Sprintf("file=%s,if=none,id=disk%d,format=raw,cache=%s", m.DiskPath(d.Name), i, cache),
 			"-device", fmt.Sprintf("virtio-blk-pci,drive=disk%d,serial=%s", i, d.Name))
 	}
 	return args

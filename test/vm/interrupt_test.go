@@ -44,12 +44,6 @@ func signalsFor(f Flavour, i int) []string {
 	return []string{signals[i%len(signals)]}
 }
 
-// reliabilityLine prints one case of the reliability table (make
-// reliability aggregates these lines from go test -v output).
-func reliabilityLine(group, name string, tried, bad int) {
-	fmt.Printf("@@RELIABILITY|%s|%s|%d|%d\n", group, name, tried, bad)
-}
-
 // groupOf is the table group of a signal: kill -9 is "kill-points",
 // SIGINT/SIGTERM are "signals".
 func groupOf(sig string) string {

@@ -39,6 +39,10 @@ type Config struct {
 	MemoryMiB    int           // default 512
 	CPUs         int           // default 1
 	Timeout      time.Duration // default per-boot timeout; default 120s
+	// DiskCache is QEMU's cache mode for every disk; default "unsafe"
+	// (guest flushes ignored: the rig's disks are scratch files). See
+	// powercut.go for what a mode changes when QEMU is killed.
+	DiskCache string
 	// Logf receives progress and timing lines; New sets it to t.Logf.
 	Logf func(format string, args ...any)
 }

@@ -31,6 +31,8 @@ type Result struct {
 	SetupDone time.Duration // guest time spent in the harness setup
 	TimedOut  bool
 	Finished  bool // /init reached the end of its step list
+	// PowerCut reports what Boot.PowerCut did (nil without one).
+	PowerCut *PowerCutReport
 }
 
 // parseResults splits the results channel into steps; steps never begun
