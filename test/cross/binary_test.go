@@ -12,13 +12,13 @@ import (
 // do) and checks each, default and stripped.
 func TestMakeCross(t *testing.T) {
 	require(t, crossTools...)
+	want := gitVersion(t) // before the build: the tree may change later
 	bin := t.TempDir()
 	out, err := exec.Command("make", "-C", repoRoot, "--no-print-directory", "cross", "BIN="+bin).CombinedOutput()
 	if err != nil {
 		t.Fatalf("make cross: %v\n%s", err, out)
 	}
 	t.Logf("make cross:\n%s", out)
-	want := gitVersion(t)
 	for _, tg := range armTargets {
 		t.Run(tg.arch, func(t *testing.T) {
 			sysroot := sourceEnv(t, filepath.Join(bin, "environment-setup-debian-"+tg.arch))["CAAMCRYPT_SYSROOT"]
