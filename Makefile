@@ -10,8 +10,10 @@ GOFLAGS   ?=
 KVER      ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -- '-amd64$$' | sort -V | tail -n 1)
 KDIR      ?= /lib/modules/$(KVER)/build
 # Stamped into every binary (main.version): git describe, or "unknown"
-# outside a git checkout; override with `make VERSION=...`.
+# outside a git checkout; override with `make VERSION=...`. Expanded once,
+# so all binaries of one make run carry the same version.
 VERSION   ?= $(shell packaging/cross/version.sh)
+VERSION   := $(VERSION)
 GO_LDFLAGS := -X main.version=$(VERSION)
 
 # Debian packages the build, the tests and the QEMU rig need.
@@ -46,7 +48,7 @@ vet:
 	$(GO) vet ./...
 
 unit: vet
-	CAAMCRYPT_CROSS=required $(GO) test -count=1 -timeout 30m ./...
+	CAAMCRYPT_CROSS=required $(GO) test -count=1 -timeout 60m ./...
 
 caamsim:
 	$(MAKE) -C test/caamsim KDIR=$(KDIR)
