@@ -9,7 +9,8 @@
 # default search path, PKG_CONFIG_SYSROOT_DIR prefixes what it prints.
 # PKG_CONFIG_PATH would fall back to the host's devmapper.pc and the link
 # would then fail. Go's build cache does not key on pkg-config output, so
-# each target gets its own GOCACHE.
+# each sysroot gets its own GOCACHE, named as packaging/cross/build.sh names
+# it for an SDK's sysroot (so both share one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 arch=${1:?usage: cgo-env.sh arm64|armhf}
@@ -22,12 +23,14 @@ esac
 sysroot=$cache/sysroot-$arch
 "$here/debfetch.sh" "$arch" "$sysroot" libdevmapper-dev >&2
 libdir=$sysroot/usr/lib/$triplet
+gocache=${XDG_CACHE_HOME:-$HOME/.cache}/caamcrypt-gocache/$goarch-$(printf '%s' "$sysroot" | sha256sum | cut -c1-12)
 cat <<ENV
 export CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm
 export CC="$triplet-gcc --sysroot=$sysroot"
 export PKG_CONFIG_SYSROOT_DIR=$sysroot
 export PKG_CONFIG_LIBDIR=$libdir/pkgconfig:$sysroot/usr/share/pkgconfig
 export CGO_LDFLAGS="-Wl,-rpath-link,$libdir -Wl,-rpath-link,$sysroot/lib/$triplet"
-export GOCACHE=$cache/gocache-$arch
+export GOCACHE=$gocache
+export STRIP=$triplet-strip
 export CAAMCRYPT_SYSROOT=$sysroot
 ENV

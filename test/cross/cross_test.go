@@ -1,7 +1,10 @@
 // Package cross checks caamcrypt's cgo bindings on the architectures of the
 // i.MX parts it is for: the caamc tests are cross-compiled for 32-bit ARM
-// (i.MX6/7, armhf) and arm64 (i.MX8) with Debian's cross compilers and run
-// under qemu-user. The point is the ioctl struct: Go would lay out uint64
+// (i.MX6/7, armhf) and arm64 (i.MX8) with Debian's cross compilers against
+// a Debian sysroot (cgo-env.sh) and run under qemu-user. The whole
+// caamcrypt binary is built the same way, by `make cross`, and checked
+// (binary_test.go); Dockerfile.cross's build script is checked with an
+// SDK-style environment file (sdk_test.go). The point is the ioctl struct: Go would lay out uint64
 // with 4-byte alignment on 32-bit ARM (52 bytes), the kernel's C layout is
 // 56 (caam-facts section 2); the layout test proves cgo's view matches C's
 // there too.
@@ -12,7 +15,6 @@
 package cross
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,39 +25,19 @@ import (
 // ioctlTests issue the real ioctl and need a kernel, not qemu-user.
 const ioctlTests = "TestCreateIoctlFailureIsKernelError|TestImport$|TestTraceRedactsPlaintext"
 
-type target struct {
-	goarch, goarm, cc, qemu, sysroot string
-}
-
-var targets = []target{
-	{"arm", "7", "arm-linux-gnueabihf-gcc", "qemu-arm", "/usr/arm-linux-gnueabihf"},
-	{"arm64", "", "aarch64-linux-gnu-gcc", "qemu-aarch64", "/usr/aarch64-linux-gnu"},
-}
-
-// require skips when a tool is missing, or fails when CAAMCRYPT_CROSS is
-// "required" (make test), so CI cannot pass by skipping.
-func require(t *testing.T, tool string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		if os.Getenv("CAAMCRYPT_CROSS") == "required" {
-			t.Fatalf("%s is missing (install gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user)", tool)
-		}
-		t.Skipf("needs %s on PATH", tool)
-	}
-}
-
 func TestCaamcOnARM(t *testing.T) {
-	for _, tg := range targets {
+	for _, tg := range armTargets {
 		t.Run(tg.goarch, func(t *testing.T) {
-			require(t, tg.cc)
-			require(t, tg.qemu)
+			require(t, crossTools...)
+			// The Debian sysroot's toolchain environment (cgo-env.sh), as
+			// for the whole binary: its GOCACHE is shared with make cross.
+			file, env := debianEnv(t, tg.arch)
 			bin := filepath.Join(t.TempDir(), "caamc.test")
-			build := exec.Command("go", "test", "-c", "-o", bin, "../../caamc")
-			build.Env = append(os.Environ(), "CGO_ENABLED=1", "GOOS=linux", "GOARCH="+tg.goarch, "GOARM="+tg.goarm, "CC="+tg.cc)
+			build := exec.Command("bash", "-c", `set -a; . "$1"; exec go test -c -o "$2" ../../caamc`, "_", file, bin)
 			if out, err := build.CombinedOutput(); err != nil {
 				t.Fatalf("cross-compile caamc tests for %s: %v\n%s", tg.goarch, err, out)
 			}
-			run := exec.Command(tg.qemu, "-L", tg.sysroot, bin, "-test.v", "-test.skip", ioctlTests)
+			run := exec.Command(tg.qemu, "-L", env["CAAMCRYPT_SYSROOT"], bin, "-test.v", "-test.skip", ioctlTests)
 			out, err := run.CombinedOutput()
 			if err != nil {
 				t.Fatalf("caamc tests on %s under %s: %v\n%s", tg.goarch, tg.qemu, err, out)
