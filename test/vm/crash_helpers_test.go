@@ -204,12 +204,15 @@ func headerCopies(img []byte) [2][]byte {
 }
 
 // headerVerdict applies the header invariant to a crash state: at least one
-// copy validates and holds the old or the new header; when the device had
-// no valid header before the operation, having none is the old state.
+// copy validates and holds the old or the new header, or the new header
+// still marked unfinished (format writes it so and clears the mark last;
+// open must then refuse the volume as "did not finish", which the guest
+// check holds it to); when the device had no valid header before the
+// operation, having none is the old state.
 func headerVerdict(before, after, state [2][]byte) string {
 	known := func(b []byte) bool {
 		for _, x := range append(before[:], after[:]...) {
-			if x != nil && bytes.Equal(x, b) {
+			if x != nil && (bytes.Equal(x, b) || bytes.Equal(x, finishedCopy(b))) {
 				return true
 			}
 		}
@@ -234,6 +237,21 @@ func headerVerdict(before, after, state [2][]byte) string {
 	default:
 		return "header-lost"
 	}
+}
+
+// finishedCopy is the header copy b with its unfinished-format mark
+// cleared, re-encoded; nil when b is not a copy marked unfinished.
+func finishedCopy(b []byte) []byte {
+	h, err := header.Unmarshal(b)
+	if err != nil || !h.Unfinished() {
+		return nil
+	}
+	h.Flags &^= header.FlagFormatting
+	out, err := h.Marshal()
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 func sum256(b []byte) [32]byte { return sha256.Sum256(b) }

@@ -134,11 +134,7 @@ func TestCrashStates(t *testing.T) {
 			viol[op] = map[string]int{}
 		}
 		viol[op][inv]++
-		switch {
-		case viol[op][inv] > 3:
-		case knownGap(op, inv):
-			t.Logf("crash state violation (known gap, counted, not failed): %s: %s (%s)", op, inv, detail)
-		default:
+		if viol[op][inv] <= 3 {
 			t.Errorf("crash state violation: %s: %s (%s)", op, inv, detail)
 		}
 	}
@@ -312,18 +308,6 @@ done
 		bad += nb
 	}
 	t.Logf("crash states: %d checked, %d violations, %s in all", total, bad, time.Since(start).Round(time.Second))
-}
-
-// knownGap reports violations of a gap issue 9 names, "an interrupted
-// format can make the next open say wrong key", whose fix is made
-// elsewhere: they are counted in the figures and logged but do not fail
-// the test, unless CAAMCRYPT_RELIABILITY_STRICT is set. Remove an entry
-// when its fix is in.
-func knownGap(op, inv string) bool {
-	if os.Getenv("CAAMCRYPT_RELIABILITY_STRICT") != "" {
-		return false
-	}
-	return op == "format" && (inv == "wrong-key" || inv == "fs-unclean" || inv == "open-failed")
 }
 
 // crashOp is one recorded operation. The key file system is mounted at

@@ -3,6 +3,11 @@ package vm
 import (
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/caamcrypt/caamcrypt/internal/header"
 )
 
 // The crash-state verdicts are plain functions: checked here without a VM.
@@ -47,5 +52,36 @@ func TestCrashHeaderVerdicts(t *testing.T) {
 		if got := headerVerdict(c.before, c.after, c.state); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+// A format's header written with the unfinished mark counts as the new
+// header in the making; the same header with any other change does not.
+func TestCrashHeaderVerdictUnfinishedFormat(t *testing.T) {
+	// A tagged blob of a 32-byte red key: object (32+12)+48 = 92 bytes.
+	blob := make([]byte, 20+92)
+	copy(blob, []byte{0x4f, 0x67, 0x61, 0x54, 0, 0, 0, 0, 3, 0, 0, 0, 32, 0, 0, 0, 92, 0, 0, 0})
+	h := &header.Header{UUID: uuid.New(), Label: "v", Backend: "caam-blob", Cipher: "capi:tk(cbc(aes))-plain",
+		KeyEnc: "ecb", RedKeyLen: 32, KeyLen: header.KeyLenFor("ecb", 32), SectorSize: 4096,
+		PayloadOffset: header.DefaultPayloadOffset, Created: time.Unix(1700000000, 0).UTC(), Blob: blob}
+	marshal := func() []byte {
+		b, err := h.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	final := marshal()
+	h.Flags = header.FlagFormatting
+	unfinished := marshal()
+	h.Flags, h.Label = header.FlagFormatting, "w"
+	otherUnfinished := marshal()
+	var none [2][]byte
+	after := [2][]byte{final, final}
+	if got := headerVerdict(none, after, [2][]byte{unfinished, nil}); got != "" {
+		t.Errorf("unfinished new header: %q, want accepted", got)
+	}
+	if got := headerVerdict(none, after, [2][]byte{otherUnfinished, nil}); got != "header-other" {
+		t.Errorf("unfinished header with another label: %q, want header-other", got)
 	}
 }
