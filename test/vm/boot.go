@@ -121,8 +121,12 @@ func (m *Machine) logTiming(b Boot, res *Result) {
 	if len(b.Steps) > 0 {
 		name = b.Steps[0].Name
 	}
-	line := fmt.Sprintf("vm: boot %d flavour=%s steps=%d first=%s wall=%.2fs setup=%.2fs steps=%.2fs timedout=%v",
-		res.Boot, res.Flavour, len(b.Steps), name, res.Wall.Seconds(), res.SetupDone.Seconds(), res.StepsTime().Seconds(), res.TimedOut)
+	arch := ""
+	if m.host.Arch != AMD64 {
+		arch = " arch=" + string(m.host.Arch)
+	}
+	line := fmt.Sprintf("vm: boot %d%s flavour=%s steps=%d first=%s wall=%.2fs setup=%.2fs steps=%.2fs timedout=%v",
+		res.Boot, arch, res.Flavour, len(b.Steps), name, res.Wall.Seconds(), res.SetupDone.Seconds(), res.StepsTime().Seconds(), res.TimedOut)
 	m.cfg.Logf("%s", line)
 	fmt.Fprintln(os.Stdout, line)
 }

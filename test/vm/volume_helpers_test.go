@@ -27,14 +27,27 @@ type volStep struct {
 // result and logs the boot's timing.
 func volRun(t *testing.T, m *Machine, cmdline string, steps []volStep) *Result {
 	t.Helper()
+	start := time.Now()
+	res := m.Boot(Boot{Cmdline: cmdline, Steps: volBootSteps(steps), Timeout: 8 * time.Minute})
+	t.Logf("TIMING %s boot %d: wall %s, steps %s", m.Flavour(), res.Boot, time.Since(start).Round(100*time.Millisecond),
+		res.StepsTime().Round(100*time.Millisecond))
+	volCheck(t, m, res, steps)
+	return res
+}
+
+// volBootSteps are the guest steps of volSteps, each allowed to fail.
+func volBootSteps(steps []volStep) []Step {
 	var bs []Step
 	for _, s := range steps {
 		bs = append(bs, Step{Name: s.name, Run: s.run, MayFail: true})
 	}
-	start := time.Now()
-	res := m.Boot(Boot{Cmdline: cmdline, Steps: bs, Timeout: 8 * time.Minute})
-	t.Logf("TIMING %s boot %d: wall %s, steps %s", m.Flavour(), res.Boot, time.Since(start).Round(100*time.Millisecond),
-		res.StepsTime().Round(100*time.Millisecond))
+	return bs
+}
+
+// volCheck checks each volStep's exit code in a boot's result (which may
+// hold other steps too).
+func volCheck(t *testing.T, m *Machine, res *Result, steps []volStep) {
+	t.Helper()
 	if !res.Setup.Done || res.Setup.ExitCode != 0 {
 		t.Fatal(res.stepError(&res.Setup))
 	}
@@ -56,7 +69,6 @@ func volRun(t *testing.T, m *Machine, cmdline string, steps []volStep) *Result {
 	if res.TimedOut {
 		t.Fatalf("boot timed out; console tail:\n%s", res.ConsoleTail(40))
 	}
-	return res
 }
 
 // out returns a step's output ("" when it did not run).
