@@ -45,9 +45,9 @@ type Boot struct {
 	PowerCut *PowerCut
 }
 
-// baseCmdline: serial console on ttyS0 (ttyS1 carries step results), no
-// reboot loop on panic, quiet kernel so the console tail stays readable.
-const baseCmdline = "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init"
+// baseCmdline: serial console (ttyS0, ARM: ttyAMA0; archSpec), no reboot
+// loop on panic, quiet kernel so the console tail stays readable.
+const baseCmdline = "console=%s panic=-1 quiet loglevel=4 rdinit=/init"
 
 // EnvVerbose, when set, makes the guest kernel log everything with
 // timestamps, to see where boot time goes.
@@ -90,7 +90,10 @@ func (m *Machine) Run(b Boot) (*Result, error) {
 	}
 	console := filepath.Join(bootDir, "console.log")
 	results := filepath.Join(bootDir, "results.log")
-	args := m.qemuArgs(b, console, results)
+	args, err := m.qemuArgs(b, console, results)
+	if err != nil {
+		return nil, err
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), b.Timeout)
 	defer cancel()
@@ -136,31 +139,40 @@ func (m *Machine) logTiming(b Boot, res *Result) {
 	if len(b.Steps) > 0 {
 		name = b.Steps[0].Name
 	}
-	line := fmt.Sprintf("vm: boot %d flavour=%s steps=%d first=%s wall=%.2fs setup=%.2fs steps=%.2fs timedout=%v",
-		res.Boot, res.Flavour, len(b.Steps), name, res.Wall.Seconds(), res.SetupDone.Seconds(), res.StepsTime().Seconds(), res.TimedOut)
+	arch := ""
+	if m.host.Arch != AMD64 {
+		arch = " arch=" + string(m.host.Arch)
+	}
+	line := fmt.Sprintf("vm: boot %d%s flavour=%s steps=%d first=%s wall=%.2fs setup=%.2fs steps=%.2fs timedout=%v",
+		res.Boot, arch, res.Flavour, len(b.Steps), name, res.Wall.Seconds(), res.SetupDone.Seconds(), res.StepsTime().Seconds(), res.TimedOut)
 	m.cfg.Logf("%s", line)
 	fmt.Fprintln(os.Stdout, line)
 }
 
 // qemuArgs builds the QEMU command line. TCG because KVM guests hang on the
-// build machines (facts §12); QEMU's default CPU model (-cpu max made boots
-// about twice as slow under TCG here); two serial ports: ttyS0 console, ttyS1
-// results; -no-reboot so poweroff or a panic ends QEMU.
-func (m *Machine) qemuArgs(b Boot, console, results string) []string {
-	cmdline := baseCmdline
+// build machines (facts §12); on amd64 QEMU's default CPU model (-cpu max
+// made boots about twice as slow under TCG here), on ARM the models of
+// archSpec; the console on the first serial port, results on the arch's
+// channel; -no-reboot so poweroff or a panic ends QEMU.
+func (m *Machine) qemuArgs(b Boot, console, results string) ([]string, error) {
+	spec, err := m.host.Arch.spec()
+	if err != nil {
+		return nil, err
+	}
+	cmdline := fmt.Sprintf(baseCmdline, spec.console)
 	if os.Getenv(EnvVerbose) != "" {
 		cmdline = strings.Replace(cmdline, "quiet loglevel=4", "loglevel=7 printk.time=1", 1)
 	}
 	if b.Cmdline != "" {
 		cmdline += " " + b.Cmdline
 	}
-	args := []string{
-		"-accel", "tcg", "-machine", "pc",
+	args := append([]string{"-accel", "tcg"}, spec.machine...)
+	args = append(args,
 		"-m", strconv.Itoa(m.cfg.MemoryMiB), "-smp", strconv.Itoa(m.cfg.CPUs),
 		"-nodefaults", "-no-user-config", "-display", "none", "-vga", "none", "-no-reboot",
 		"-kernel", m.kernel, "-initrd", m.initrd, "-append", cmdline,
-		"-serial", "file:" + console, "-serial", "file:" + results,
-	}
+		"-serial", "file:"+console)
+	args = append(args, spec.resultsDev(results)...)
 	cache := m.cfg.DiskCache
 	if cache == "" {
 		cache = "unsafe"
@@ -170,7 +182,7 @@ func (m *Machine) qemuArgs(b Boot, console, results string) []string {
 			"-drive", fmt.Sprintf("file=%s,if=none,id=disk%d,format=raw,cache=%s", m.DiskPath(d.Name), i, cache),
 			"-device", fmt.Sprintf("virtio-blk-pci,drive=disk%d,serial=%s", i, d.Name))
 	}
-	return args
+	return args, nil
 }
 
 // writeBootLayer truncates the initrd back to base + machine layer and

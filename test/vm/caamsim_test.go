@@ -94,105 +94,147 @@ func TestCaamsimSeedFlowAndKeys(t *testing.T) {
 		})
 		sec, data := m.GuestDevice("secure"), m.GuestDevice("data")
 		marker := "meter-reading-" + hex.EncodeToString(randomBytes(t, 12))
-		mountData := "mkdir -p /data && mount -t ext4 " + data + " /data"
 
 		// Power-on 1: the seed's flow with caamcrypt's key files (default
 		// key directory /data/caam, as caam-keygen).
-		res := m.Boot(Boot{Steps: []Step{
-			{Name: "data-fs", Run: "mkfs.ext4 -q -L data " + data + " && " + mountData},
-			{Name: "create", Run: "caamcrypt key create randomkey --enc ecb -s 16"},
-			{Name: "create-ccm", Run: "caamcrypt key create ccmkey --enc ccm -s 16"},
-			{Name: "sizes", Run: "stat -c '%s %a %n' /data/caam/randomkey /data/caam/randomkey.bb /data/caam/ccmkey /data/caam/ccmkey.bb /data/caam"},
-			{Name: "padd", Run: "cat /data/caam/randomkey | keyctl padd logon logkey: @u"},
-			{Name: "map", Run: csMapStep(f, "encrypted", sec, "logkey", 36)},
-			{Name: "table", Run: "dmsetup table encrypted"},
-			{Name: "mkfs", Run: "mkfs.ext4 -q -L secure /dev/mapper/encrypted"},
-			{Name: "write", Run: "mkdir -p /mnt/secure && mount -t ext4 /dev/mapper/encrypted /mnt/secure && echo " + marker + " > /mnt/secure/hello.txt && sync"},
-			{Name: "teardown", Run: "umount /mnt/secure && dmsetup remove --retry encrypted && keyctl clear @u && umount /data"},
-		}})
+		res := m.Boot(Boot{Steps: csSeedSteps(f, sec, data, marker)})
 		res.Require(t)
-		wantOutput(t, res, "create", "/data/caam/randomkey (36 bytes)", "/data/caam/randomkey.bb (96 bytes)")
-		wantOutput(t, res, "sizes", "36 600 /data/caam/randomkey\n", "96 400 /data/caam/randomkey.bb\n",
-			"48 600 /data/caam/ccmkey\n", "96 400 /data/caam/ccmkey.bb\n", " 700 /data/caam")
-		wantOutput(t, res, "table", "crypt capi:tk(cbc(aes))-plain :36:logon:logkey: 0 ")
-		requireNoPlaintext(t, m, "secure", marker)
+		csCheckSeed(t, m, res, marker)
 
 		// Power-on 2: new JDKEK, same otpmk; the seed's @s, in one session.
-		res = m.Boot(Boot{SharedSession: true, Steps: []Step{
-			{Name: "data", Run: mountData},
-			// The boot-1 ECB black key: accepted, wrong key, garbage.
-			{Name: "stale-ecb-padd", Run: "keyctl padd logon stale: @s < /data/caam/randomkey"},
-			{Name: "stale-ecb-map", Run: csMapStep(f, "stale", sec, "stale", 36)},
-			{Name: "stale-ecb-mount", Run: "mkdir -p /mnt/secure && mount -t ext4 -o ro /dev/mapper/stale /mnt/secure", MayFail: true},
-			{Name: "stale-ecb-fsck", Run: "e2fsck -fn /dev/mapper/stale", MayFail: true},
-			{Name: "stale-ecb-unmap", Run: "dmsetup remove --retry stale"},
-			// The boot-1 CCM black key: its integrity check fails at setkey.
-			{Name: "stale-ccm-padd", Run: "keyctl padd logon staleccm: @s < /data/caam/ccmkey"},
-			{Name: "stale-ccm-map", Run: "dmsetup -v create staleccm --table " + csSeedTable(sec, "staleccm", 48), MayFail: true},
-			{Name: "stale-ccm-gone", Run: "! dmsetup info staleccm"},
-			// A blob with one byte flipped.
-			{Name: "tamper", Run: "cp /data/caam/randomkey.bb /tmp/tampered.bb && chmod 600 /tmp/tampered.bb && " +
-				"b=$(dd if=/tmp/tampered.bb bs=1 skip=60 count=1 2>/dev/null | od -An -tu1 | tr -d ' ') && " +
-				"printf \"\\\\$(printf '%03o' $((b ^ 1)))\" | dd of=/tmp/tampered.bb bs=1 seek=60 count=1 conv=notrunc 2>/dev/null && " +
-				"cmp -l /data/caam/randomkey.bb /tmp/tampered.bb | wc -l"},
-			{Name: "tamper-import", Run: "caamcrypt key import /tmp/tampered.bb tampered", MayFail: true},
-			{Name: "tamper-nofile", Run: "test ! -e /data/caam/tampered"},
-			// A fresh CCM black key from its blob loads where the stale one did not.
-			{Name: "fresh-ccm", Run: "caamcrypt key import /data/caam/ccmkey.bb ccmimported && " +
-				"keyctl padd logon freshccm: @s < /data/caam/ccmimported && " +
-				"dmsetup create freshccm --table " + csSeedTable(sec, "freshccm", 48) + " && dmsetup remove --retry freshccm"},
-			// The seed's cold-boot path.
-			{Name: "import", Run: "caamcrypt key import /data/caam/randomkey.bb imported"},
-			{Name: "new-jdkek", Run: "stat -c '%s %a' /data/caam/imported && ! cmp -s /data/caam/randomkey /data/caam/imported"},
-			{Name: "padd", Run: "cat /data/caam/imported | keyctl padd logon logkey: @s"},
-			{Name: "map", Run: csMapStep(f, "encrypted", sec, "logkey", 36)},
-			{Name: "read", Run: "mount -t ext4 /dev/mapper/encrypted /mnt/secure && cat /mnt/secure/hello.txt"},
-			{Name: "teardown", Run: "umount /mnt/secure && dmsetup remove --retry encrypted && keyctl clear @s && umount /data"},
-		}})
-		res.Require(t, "data", "stale-ecb-padd", "stale-ecb-map", "stale-ecb-unmap", "stale-ccm-padd", "stale-ccm-gone",
-			"tamper", "tamper-nofile", "fresh-ccm", "import", "new-jdkek", "padd", "map", "read", "teardown")
-		csRequireFailed(t, res, "stale-ecb-mount")
-		s := csRequireFailed(t, res, "stale-ecb-fsck")
-		if !strings.Contains(strings.ToLower(s.Output), "superblock") && !strings.Contains(strings.ToLower(s.Output), "super-block") {
-			t.Errorf("e2fsck on the stale-key mapping does not complain about the superblock:\n%s", s.Output)
-		}
-		csRequireFailed(t, res, "stale-ccm-map")
-		if got := strings.TrimSpace(csOut(res, "tamper")); got != "1" {
-			t.Errorf("tampered blob differs in %q bytes, want 1", got)
-		}
-		s = res.RequireExit(t, "tamper-import", 5)
-		if !strings.Contains(s.Output, "integrity") {
-			t.Errorf("tampered blob: message does not name the integrity check:\n%s", s.Output)
-		}
-		wantOutput(t, res, "new-jdkek", "36 600")
-		if got := csOut(res, "read"); got != marker {
-			t.Errorf("after the power cycle read %q, want %q", got, marker)
-		}
-		requireNoPlaintext(t, m, "secure", marker)
-		for _, st := range []string{"stale-ecb-mount", "stale-ecb-fsck", "stale-ccm-map", "tamper-import"} {
-			t.Logf("boot 2 %s (exit %d): %s", st, res.Step(st).ExitCode, csOut(res, st))
-		}
+		res = m.Boot(Boot{SharedSession: true, Steps: csColdBootSteps(f, sec, data)})
+		csCheckColdBoot(t, m, res, marker)
 
 		// Power-on 3: another device, and this device's own key files.
-		steps := []Step{
-			{Name: "data", Run: mountData},
-			{Name: "foreign-import", Run: "caamcrypt key import /data/caam/randomkey.bb foreign", MayFail: true},
-			{Name: "foreign-nofile", Run: "test ! -e /data/caam/foreign && umount /data"},
-		}
+		steps := csForeignSteps(data)
 		steps = append(steps, csKeyFileSteps(data)...)
 		res = m.Boot(Boot{Cmdline: "caamsim.otpmk=" + otherOTPMK, Steps: steps})
-		s = res.RequireExit(t, "foreign-import", 5)
-		for _, w := range []string{"integrity", "another device", "/data/caam/randomkey.bb"} {
-			if !strings.Contains(s.Output, w) {
-				t.Errorf("foreign blob: message lacks %q:\n%s", w, s.Output)
-			}
-		}
-		res.Require(t, "foreign-nofile")
+		csCheckForeign(t, res)
 		csCheckKeyFiles(t, res)
-		for _, st := range []string{"foreign-import", "size-15", "enc-xts", "refuse", "force"} {
+		for _, st := range []string{"size-15", "enc-xts", "refuse", "force"} {
 			t.Logf("boot 3 %s (exit %d): %s", st, res.Step(st).ExitCode, csOut(res, st))
 		}
 	})
+}
+
+func csMountData(data string) string { return "mkdir -p /data && mount -t ext4 " + data + " /data" }
+
+// csSeedSteps is power-on 1: the seed's flow with caamcrypt's key files
+// (default key directory /data/caam, as caam-keygen) on the disk data,
+// the volume on sec holding marker.
+func csSeedSteps(f Flavour, sec, data, marker string) []Step {
+	mountData := csMountData(data)
+	return []Step{
+		{Name: "data-fs", Run: "mkfs.ext4 -q -L data " + data + " && " + mountData},
+		{Name: "create", Run: "caamcrypt key create randomkey --enc ecb -s 16"},
+		{Name: "create-ccm", Run: "caamcrypt key create ccmkey --enc ccm -s 16"},
+		{Name: "sizes", Run: "stat -c '%s %a %n' /data/caam/randomkey /data/caam/randomkey.bb /data/caam/ccmkey /data/caam/ccmkey.bb /data/caam"},
+		{Name: "padd", Run: "cat /data/caam/randomkey | keyctl padd logon logkey: @u"},
+		{Name: "map", Run: csMapStep(f, "encrypted", sec, "logkey", 36)},
+		{Name: "table", Run: "dmsetup table encrypted"},
+		{Name: "mkfs", Run: "mkfs.ext4 -q -L secure /dev/mapper/encrypted"},
+		{Name: "write", Run: "mkdir -p /mnt/secure && mount -t ext4 /dev/mapper/encrypted /mnt/secure && echo " + marker + " > /mnt/secure/hello.txt && sync"},
+		{Name: "teardown", Run: "umount /mnt/secure && dmsetup remove --retry encrypted && keyctl clear @u && umount /data"},
+	}
+}
+
+// csCheckSeed checks power-on 1 (csSeedSteps).
+func csCheckSeed(t *testing.T, m *Machine, res *Result, marker string) {
+	t.Helper()
+	wantOutput(t, res, "create", "/data/caam/randomkey (36 bytes)", "/data/caam/randomkey.bb (96 bytes)")
+	wantOutput(t, res, "sizes", "36 600 /data/caam/randomkey\n", "96 400 /data/caam/randomkey.bb\n",
+		"48 600 /data/caam/ccmkey\n", "96 400 /data/caam/ccmkey.bb\n", " 700 /data/caam")
+	wantOutput(t, res, "table", "crypt capi:tk(cbc(aes))-plain :36:logon:logkey: 0 ")
+	requireNoPlaintext(t, m, "secure", marker)
+}
+
+// csColdBootSteps is power-on 2 (run with SharedSession): new JDKEK, same
+// otpmk; stale black keys, a tampered blob, and the blob import that
+// brings the volume of csSeedSteps back.
+func csColdBootSteps(f Flavour, sec, data string) []Step {
+	return []Step{
+		{Name: "data", Run: csMountData(data)},
+		// The boot-1 ECB black key: accepted, wrong key, garbage.
+		{Name: "stale-ecb-padd", Run: "keyctl padd logon stale: @s < /data/caam/randomkey"},
+		{Name: "stale-ecb-map", Run: csMapStep(f, "stale", sec, "stale", 36)},
+		{Name: "stale-ecb-mount", Run: "mkdir -p /mnt/secure && mount -t ext4 -o ro /dev/mapper/stale /mnt/secure", MayFail: true},
+		{Name: "stale-ecb-fsck", Run: "e2fsck -fn /dev/mapper/stale", MayFail: true},
+		{Name: "stale-ecb-unmap", Run: "dmsetup remove --retry stale"},
+		// The boot-1 CCM black key: its integrity check fails at setkey.
+		{Name: "stale-ccm-padd", Run: "keyctl padd logon staleccm: @s < /data/caam/ccmkey"},
+		{Name: "stale-ccm-map", Run: "dmsetup -v create staleccm --table " + csSeedTable(sec, "staleccm", 48), MayFail: true},
+		{Name: "stale-ccm-gone", Run: "! dmsetup info staleccm"},
+		// A blob with one byte flipped.
+		{Name: "tamper", Run: "cp /data/caam/randomkey.bb /tmp/tampered.bb && chmod 600 /tmp/tampered.bb && " +
+			"b=$(dd if=/tmp/tampered.bb bs=1 skip=60 count=1 2>/dev/null | od -An -tu1 | tr -d ' ') && " +
+			"printf \"\\\\$(printf '%03o' $((b ^ 1)))\" | dd of=/tmp/tampered.bb bs=1 seek=60 count=1 conv=notrunc 2>/dev/null && " +
+			"cmp -l /data/caam/randomkey.bb /tmp/tampered.bb | wc -l"},
+		{Name: "tamper-import", Run: "caamcrypt key import /tmp/tampered.bb tampered", MayFail: true},
+		{Name: "tamper-nofile", Run: "test ! -e /data/caam/tampered"},
+		// A fresh CCM black key from its blob loads where the stale one did not.
+		{Name: "fresh-ccm", Run: "caamcrypt key import /data/caam/ccmkey.bb ccmimported && " +
+			"keyctl padd logon freshccm: @s < /data/caam/ccmimported && " +
+			"dmsetup create freshccm --table " + csSeedTable(sec, "freshccm", 48) + " && dmsetup remove --retry freshccm"},
+		// The seed's cold-boot path.
+		{Name: "import", Run: "caamcrypt key import /data/caam/randomkey.bb imported"},
+		{Name: "new-jdkek", Run: "stat -c '%s %a' /data/caam/imported && ! cmp -s /data/caam/randomkey /data/caam/imported"},
+		{Name: "padd", Run: "cat /data/caam/imported | keyctl padd logon logkey: @s"},
+		{Name: "map", Run: csMapStep(f, "encrypted", sec, "logkey", 36)},
+		{Name: "read", Run: "mount -t ext4 /dev/mapper/encrypted /mnt/secure && cat /mnt/secure/hello.txt"},
+		{Name: "teardown", Run: "umount /mnt/secure && dmsetup remove --retry encrypted && keyctl clear @s && umount /data"},
+	}
+}
+
+// csCheckColdBoot checks power-on 2 (csColdBootSteps).
+func csCheckColdBoot(t *testing.T, m *Machine, res *Result, marker string) {
+	t.Helper()
+	res.Require(t, "data", "stale-ecb-padd", "stale-ecb-map", "stale-ecb-unmap", "stale-ccm-padd", "stale-ccm-gone",
+		"tamper", "tamper-nofile", "fresh-ccm", "import", "new-jdkek", "padd", "map", "read", "teardown")
+	csRequireFailed(t, res, "stale-ecb-mount")
+	s := csRequireFailed(t, res, "stale-ecb-fsck")
+	if !strings.Contains(strings.ToLower(s.Output), "superblock") && !strings.Contains(strings.ToLower(s.Output), "super-block") {
+		t.Errorf("e2fsck on the stale-key mapping does not complain about the superblock:\n%s", s.Output)
+	}
+	csRequireFailed(t, res, "stale-ccm-map")
+	if got := strings.TrimSpace(csOut(res, "tamper")); got != "1" {
+		t.Errorf("tampered blob differs in %q bytes, want 1", got)
+	}
+	s = res.RequireExit(t, "tamper-import", 5)
+	if !strings.Contains(s.Output, "integrity") {
+		t.Errorf("tampered blob: message does not name the integrity check:\n%s", s.Output)
+	}
+	wantOutput(t, res, "new-jdkek", "36 600")
+	if got := csOut(res, "read"); got != marker {
+		t.Errorf("after the power cycle read %q, want %q", got, marker)
+	}
+	requireNoPlaintext(t, m, "secure", marker)
+	for _, st := range []string{"stale-ecb-mount", "stale-ecb-fsck", "stale-ccm-map", "tamper-import"} {
+		t.Logf("cold boot: %s (exit %d): %s", st, res.Step(st).ExitCode, csOut(res, st))
+	}
+}
+
+// csForeignSteps try the blob of csSeedSteps on another device (boot with
+// caamsim.otpmk=otherOTPMK).
+func csForeignSteps(data string) []Step {
+	return []Step{
+		{Name: "data", Run: csMountData(data)},
+		{Name: "foreign-import", Run: "caamcrypt key import /data/caam/randomkey.bb foreign", MayFail: true},
+		{Name: "foreign-nofile", Run: "test ! -e /data/caam/foreign && umount /data"},
+	}
+}
+
+// csCheckForeign checks csForeignSteps: refused as a wrong key (exit 5),
+// nothing written.
+func csCheckForeign(t *testing.T, res *Result) {
+	t.Helper()
+	s := res.RequireExit(t, "foreign-import", 5)
+	for _, w := range []string{"integrity", "another device", "/data/caam/randomkey.bb"} {
+		if !strings.Contains(s.Output, w) {
+			t.Errorf("foreign blob: message lacks %q:\n%s", w, s.Output)
+		}
+	}
+	res.Require(t, "foreign-nofile")
+	t.Logf("foreign-import (exit %d): %s", s.ExitCode, csOut(res, "foreign-import"))
 }
 
 // csDecodeInfos decodes the JSON objects `caamcrypt key info --json` printed
@@ -248,18 +290,7 @@ func csDecryptSums(dev string, keyLen int, keys ...string) string {
 // directory on the initramfs) and try what must be refused.
 func csKeyFileSteps(dev string) []Step {
 	cc := "caamcrypt --key-dir /keys "
-	var steps []Step
-	for _, enc := range csEncs {
-		for _, l := range csSizes {
-			k := fmt.Sprintf("k%s%d", enc, l)
-			i := fmt.Sprintf("i%s%d", enc, l)
-			steps = append(steps,
-				Step{Name: "mk-" + k, Run: fmt.Sprintf("%skey create %s --enc %s --size %d && %skey import /keys/%s.bb %s", cc, k, enc, l, cc, k, i)},
-				Step{Name: "stat-" + k, Run: fmt.Sprintf("stat -c '%%s %%a' /keys/%s /keys/%s.bb /keys/%s", k, k, i)},
-				Step{Name: "info-" + k, Run: fmt.Sprintf("caamcrypt key info --json /keys/%s && caamcrypt key info --json /keys/%s.bb && caamcrypt key info --json /keys/%s", k, k, i)},
-			)
-		}
-	}
+	steps := csKeySizeSteps(csSizes)
 	return append(steps,
 		Step{Name: "mk-hex", Run: cc + "key create khex --enc ccm --hex " + csHexKey24 + " && stat -c '%s %a' /keys/khex /keys/khex.bb"},
 		// The same plaintext wrapped twice: different black keys, same
@@ -285,6 +316,25 @@ func csKeyFileSteps(dev string) []Step {
 	)
 }
 
+// csKeySizeSteps make an ECB and a CCM key of each size in /keys, import
+// each from its blob and describe all three files.
+func csKeySizeSteps(sizes []int) []Step {
+	cc := "caamcrypt --key-dir /keys "
+	var steps []Step
+	for _, enc := range csEncs {
+		for _, l := range sizes {
+			k := fmt.Sprintf("k%s%d", enc, l)
+			i := fmt.Sprintf("i%s%d", enc, l)
+			steps = append(steps,
+				Step{Name: "mk-" + k, Run: fmt.Sprintf("%skey create %s --enc %s --size %d && %skey import /keys/%s.bb %s", cc, k, enc, l, cc, k, i)},
+				Step{Name: "stat-" + k, Run: fmt.Sprintf("stat -c '%%s %%a' /keys/%s /keys/%s.bb /keys/%s", k, k, i)},
+				Step{Name: "info-" + k, Run: fmt.Sprintf("caamcrypt key info --json /keys/%s && caamcrypt key info --json /keys/%s.bb && caamcrypt key info --json /keys/%s", k, k, i)},
+			)
+		}
+	}
+	return steps
+}
+
 // csKeyInfo is the part of `caamcrypt key info --json` checked here.
 type csKeyInfo struct {
 	Kind       string `json:"kind"`
@@ -301,8 +351,42 @@ type csKeyInfo struct {
 
 func csCheckKeyFiles(t *testing.T, res *Result) {
 	t.Helper()
+	csCheckKeySizes(t, res, csSizes)
+	res.Require(t, "mk-hex", "hex-same-key", "derive", "dir", "no-bad-files", "hash-before", "hash-same", "force", "backup")
+	if got, want := csOut(res, "mk-hex"), fmt.Sprintf("%d 600\n%d 400", csKeyFileSize("ccm", 24), csBlobFileSize(24)); !strings.HasSuffix(got, want) {
+		t.Errorf("--hex 24-byte CCM key: %q, want sizes %q", got, want)
+	}
+	if sums := strings.Fields(csOut(res, "hex-same-key")); len(sums) != 3 || sums[0] != sums[1] || sums[0] == sums[2] {
+		t.Errorf("same --hex key twice must decrypt alike and unlike a random key; sha256 prefixes: %q", sums)
+	}
+	if f := strings.Fields(csOut(res, "derive")); len(f) != 7 || f[0] != "52" || f[1] != "600" || f[2] != "112" || f[3] != "400" || f[4] != f[5] || f[4] == f[6] {
+		t.Errorf("key derive: want a 52/112-byte ECB key decrypting like the PBKDF2 key given with --hex, unlike another key; got %q", f)
+	}
+	if got := csOut(res, "dir"); got != "700" {
+		t.Errorf("key directory mode %q, want 700", got)
+	}
+	for _, step := range []string{"size-15", "size-65"} {
+		s := res.RequireExit(t, step, 2)
+		if !strings.Contains(s.Output, "Invalid key size, expected values are between 16 and 64 bytes.") {
+			t.Errorf("%s: the driver's message is missing:\n%s", step, s.Output)
+		}
+	}
+	wantOutput(t, res, "enc-xts", "xts")
+	res.RequireExit(t, "enc-xts", 2)
+	s := res.RequireExit(t, "refuse", 4)
+	if !strings.Contains(s.Output, "/keys/kecb16") || !strings.Contains(s.Output, "--force") {
+		t.Errorf("refusal does not name the file and --force:\n%s", s.Output)
+	}
+	wantOutput(t, res, "force", "previous blob kept as /keys/kecb16.bb.2")
+	wantOutput(t, res, "backup", "96 400 /keys/kecb16.bb.2")
+}
+
+// csCheckKeySizes checks csKeySizeSteps: the facts' file sizes and modes
+// (caam-facts section 3) and what key info reports for each file.
+func csCheckKeySizes(t *testing.T, res *Result, sizes []int) {
+	t.Helper()
 	for _, enc := range csEncs {
-		for _, l := range csSizes {
+		for _, l := range sizes {
 			k := fmt.Sprintf("k%s%d", enc, l)
 			res.Require(t, "mk-"+k, "stat-"+k, "info-"+k)
 			kf, bf := csKeyFileSize(enc, l), csBlobFileSize(l)
@@ -332,31 +416,4 @@ func csCheckKeyFiles(t *testing.T, res *Result) {
 			}
 		}
 	}
-	res.Require(t, "mk-hex", "hex-same-key", "derive", "dir", "no-bad-files", "hash-before", "hash-same", "force", "backup")
-	if got, want := csOut(res, "mk-hex"), fmt.Sprintf("%d 600\n%d 400", csKeyFileSize("ccm", 24), csBlobFileSize(24)); !strings.HasSuffix(got, want) {
-		t.Errorf("--hex 24-byte CCM key: %q, want sizes %q", got, want)
-	}
-	if sums := strings.Fields(csOut(res, "hex-same-key")); len(sums) != 3 || sums[0] != sums[1] || sums[0] == sums[2] {
-		t.Errorf("same --hex key twice must decrypt alike and unlike a random key; sha256 prefixes: %q", sums)
-	}
-	if f := strings.Fields(csOut(res, "derive")); len(f) != 7 || f[0] != "52" || f[1] != "600" || f[2] != "112" || f[3] != "400" || f[4] != f[5] || f[4] == f[6] {
-		t.Errorf("key derive: want a 52/112-byte ECB key decrypting like the PBKDF2 key given with --hex, unlike another key; got %q", f)
-	}
-	if got := csOut(res, "dir"); got != "700" {
-		t.Errorf("key directory mode %q, want 700", got)
-	}
-	for _, step := range []string{"size-15", "size-65"} {
-		s := res.RequireExit(t, step, 2)
-		if !strings.Contains(s.Output, "Invalid key size, expected values are between 16 and 64 bytes.") {
-			t.Errorf("%s: the driver's message is missing:\n%s", step, s.Output)
-		}
-	}
-	wantOutput(t, res, "enc-xts", "xts")
-	res.RequireExit(t, "enc-xts", 2)
-	s := res.RequireExit(t, "refuse", 4)
-	if !strings.Contains(s.Output, "/keys/kecb16") || !strings.Contains(s.Output, "--force") {
-		t.Errorf("refusal does not name the file and --force:\n%s", s.Output)
-	}
-	wantOutput(t, res, "force", "previous blob kept as /keys/kecb16.bb.2")
-	wantOutput(t, res, "backup", "96 400 /keys/kecb16.bb.2")
 }

@@ -7,20 +7,22 @@ import (
 	"path/filepath"
 )
 
-// libSearchDirs are where Debian's x86_64 dynamic loader finds libraries
-// (multiarch directory first, as /etc/ld.so.conf.d/x86_64-linux-gnu.conf
-// says). Resolving DT_NEEDED ourselves instead of running ldd means no host
-// binary is executed to build the image.
-var libSearchDirs = []string{
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-	"/lib64", "/usr/lib64", "/lib", "/usr/lib",
-}
+// The library search directories are the guest architecture's (archSpec:
+// multiarch directory first, as Debian's /etc/ld.so.conf.d says), looked
+// up under Host.Root. Resolving DT_NEEDED ourselves instead of running ldd
+// means no binary is executed to build the image, so ARM guests get their
+// libraries the same way.
 
 // elfClosure returns the host paths of the program interpreter and every
-// shared library the ELF files need, transitively, keyed by the path the
-// guest must have them at (the same path as on the host). Static binaries
-// and non-ELF files (scripts) yield nothing.
-func elfClosure(files ...string) (map[string]string, error) {
+// shared library the ELF files (host paths) need, transitively, keyed by
+// the path the guest must have them at (the same path as on the host for
+// amd64; the path under h.Root for ARM). Static binaries and non-ELF files
+// (scripts) yield nothing.
+func elfClosure(h *Host, files ...string) (map[string]string, error) {
+	spec, err := h.Arch.spec()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]string{}
 	queue := append([]string(nil), files...)
 	seen := map[string]bool{}
@@ -45,16 +47,16 @@ func elfClosure(files ...string) (map[string]string, error) {
 			return nil, fmt.Errorf("read ELF %s: %w", p, err)
 		}
 		if interp != "" {
-			out[interp] = interp
-			queue = append(queue, interp)
+			out[interp] = h.hostPath(interp)
+			queue = append(queue, h.hostPath(interp))
 		}
 		for _, lib := range needed {
-			host, err := findLib(lib, machine, class)
+			guest, err := findLib(h, spec.libDirs, lib, machine, class)
 			if err != nil {
 				return nil, fmt.Errorf("%s needs %s: %w", p, lib, err)
 			}
-			out[host] = host
-			queue = append(queue, host)
+			out[guest] = h.hostPath(guest)
+			queue = append(queue, h.hostPath(guest))
 		}
 	}
 	return out, nil
@@ -81,15 +83,16 @@ func elfNeeds(f *elf.File) (interp string, needed []string, err error) {
 	return interp, needed, err
 }
 
-// findLib finds a library by soname in libSearchDirs, skipping files of
-// another machine or class (e.g. an i386 copy).
-func findLib(name string, machine elf.Machine, class elf.Class) (string, error) {
-	for _, dir := range libSearchDirs {
+// findLib finds a library by soname in dirs (guest paths, looked up under
+// h.Root), skipping files of another machine or class (e.g. an i386 copy),
+// and returns its guest path.
+func findLib(h *Host, dirs []string, name string, machine elf.Machine, class elf.Class) (string, error) {
+	for _, dir := range dirs {
 		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err != nil {
+		if _, err := os.Stat(h.hostPath(p)); err != nil {
 			continue
 		}
-		f, err := elf.Open(p)
+		f, err := elf.Open(h.hostPath(p))
 		if err != nil {
 			continue
 		}
@@ -99,5 +102,5 @@ func findLib(name string, machine elf.Machine, class elf.Class) (string, error) 
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("library not found in %v", libSearchDirs)
+	return "", fmt.Errorf("library not found in %v (under %q)", dirs, h.Root)
 }

@@ -23,6 +23,32 @@ func cachedHost() (*Host, error) {
 	return hostVal, hostErr
 }
 
+// hostFor returns the host description for a guest architecture ("" is
+// AMD64).
+func hostFor(a Arch) (*Host, error) {
+	if a == "" || a == AMD64 {
+		return cachedHost()
+	}
+	return armHost(a)
+}
+
+// RequireArch is RequireVM for a guest architecture: it skips unless
+// CAAMCRYPT_VM is set and fails (=required) or skips when that guest
+// cannot be prepared (QEMU for it, Debian's packages, the cross-built
+// CAAM simulator).
+func RequireArch(t testing.TB, a Arch) *Host {
+	t.Helper()
+	RequireVM(t)
+	h, err := hostFor(a)
+	if err != nil {
+		if Required() {
+			t.Fatalf("%s=required: %v", EnvGate, err)
+		}
+		t.Skipf("%v", err)
+	}
+	return h
+}
+
 // Required reports whether the environment demands the VM tests run.
 func Required() bool { return os.Getenv(EnvGate) == "required" }
 

@@ -23,7 +23,14 @@ var (
 // binary. Each package is built once per test process into the rig's cache
 // directory; Go's build cache makes rebuilds cheap.
 func BuildGo(pkg string) (string, error) {
-	return buildForGuest(pkg, "", "build")
+	return buildForGuest(AMD64, pkg, "", "build")
+}
+
+// BuildGoFor is BuildGo for a guest architecture. ARM binaries are
+// cross-built with cgo against a Debian sysroot of that architecture, in
+// the environment test/cross/cgo-env.sh prints (the same as make cross-*).
+func BuildGoFor(a Arch, pkg string) (string, error) {
+	return buildForGuest(a, pkg, "", "build")
 }
 
 // BuildGoTestHooks builds a main package like BuildGo with the build tag
@@ -31,22 +38,26 @@ func BuildGo(pkg string) (string, error) {
 // internal/testpause), for the kill and signal scenarios. Release binaries
 // never carry the hooks.
 func BuildGoTestHooks(pkg string) (string, error) {
-	return buildForGuest(pkg, ".testhooks", "build", "-tags", "caamcrypt_testhooks")
+	return buildForGuest(AMD64, pkg, ".testhooks", "build", "-tags", "caamcrypt_testhooks")
 }
 
 // BuildGoTest compiles the tests of one package of this module (go test -c)
 // into a guest binary, so package tests that need a real kernel (root,
 // device-mapper, keyrings) can run inside a guest: `/usr/bin/dm.test -test.v`.
 func BuildGoTest(pkg string) (string, error) {
-	return buildForGuest(pkg, ".test", "test", "-c")
+	return buildForGuest(AMD64, pkg, ".test", "test", "-c")
 }
 
-// buildForGuest runs `go <goArgs> -o <bin> <pkg>` for linux/amd64 with cgo
-// on, once per package and kind in this process, and returns the binary's
-// path in the rig's cache directory (name: the package path, then suffix).
-func buildForGuest(pkg, suffix string, goArgs ...string) (string, error) {
+// buildForGuest runs `go <goArgs> -o <bin> <pkg>` for linux/<arch> with cgo
+// on, once per package, kind and arch in this process, and returns the
+// binary's path in the rig's cache directory (name: the package path, then
+// suffix, then the arch unless amd64).
+func buildForGuest(a Arch, pkg, suffix string, goArgs ...string) (string, error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
+	if a != AMD64 {
+		suffix += "-" + string(a)
+	}
 	key := pkg + suffix
 	if p, ok := buildDone[key]; ok {
 		return p, nil
@@ -70,6 +81,12 @@ func buildForGuest(pkg, suffix string, goArgs ...string) (string, error) {
 	tmp.Close()
 	defer os.Remove(tmp.Name())
 	cmd := exec.Command("go", append(append(goArgs, "-o", tmp.Name()), pkg)...)
+	if a != AMD64 {
+		// go's arguments are plain words (package paths, flags, a path in
+		// the cache directory): no quoting needed.
+		script := `eval "$(test/cross/cgo-env.sh "$0")" && exec go "$@"`
+		cmd = exec.Command("bash", append(append([]string{"-c", script, string(a)}, goArgs...), "-o", tmp.Name(), pkg)...)
+	}
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {

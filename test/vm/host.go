@@ -13,12 +13,34 @@ import (
 // Host describes what the build host provides to the rig: the QEMU binary,
 // the kernel image and its module tree, and the tools copied into guests.
 type Host struct {
+	Arch Arch
+	// Root is the host directory standing for the guest's / when the
+	// guest's files are not the host's own (ARM guests: a Debian tree of
+	// that architecture); "" for the amd64 guest.
+	Root          string
 	QEMU          string // qemu-system-x86_64
 	Kernel        string // /boot/vmlinuz-<version>
 	KernelVersion string // <version>
-	ModulesDir    string // /lib/modules/<version>
+	ModulesDir    string // host path of the module tree: /lib/modules/<version> (under Root for ARM)
 	Busybox       string // a static busybox
+	// BusyboxList is the busybox asked for the applet list ("" = Busybox):
+	// an ARM busybox cannot run on the host.
+	BusyboxList string
+	// Caamsim is the CAAM simulator built for this kernel (ARM guests;
+	// the amd64 one is test/caamsim/caamsim.ko from `make caamsim`).
+	Caamsim string
 }
+
+// hostPath is where the host keeps the guest's file p.
+func (h *Host) hostPath(p string) string {
+	if h.Root == "" {
+		return p
+	}
+	return filepath.Join(h.Root, p)
+}
+
+// guestModulesDir is the module tree's path inside the guest.
+func (h *Host) guestModulesDir() string { return "/lib/modules/" + h.KernelVersion }
 
 // Environment overrides, for machines laid out differently.
 const (
@@ -32,7 +54,7 @@ const (
 // a module tree, and a static busybox. The error names everything missing
 // and the Debian packages that provide it.
 func FindHost() (*Host, error) {
-	h := &Host{}
+	h := &Host{Arch: AMD64}
 	var missing []string
 	if p, err := lookPathEnv(EnvQEMU, "qemu-system-x86_64"); err == nil {
 		h.QEMU = p

@@ -96,55 +96,66 @@ func baseLayer(h *Host, f Flavour) (*layer, error) {
 	}
 	l.addSymlink("var/run", "../run")
 	l.addDir("tmp", 0o1777)
-	l.addData("init", []byte(initScript(f)), 0o755)
+	spec, err := h.Arch.spec()
+	if err != nil {
+		return nil, err
+	}
+	l.addData("init", []byte(initScript(f, spec.results)), 0o755)
 	l.addData("etc/mke2fs.conf", []byte(mke2fsConf), 0o644)
 	l.addData("etc/passwd", []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644)
 	l.addData("etc/group", []byte(etcGroup), 0o644)
 
-	if err := addBusybox(l, h.Busybox); err != nil {
+	if err := addBusybox(l, h.Busybox, h.BusyboxList); err != nil {
 		return nil, err
 	}
 	var elfs []string
 	for _, t := range baseTools {
-		if _, err := os.Stat(t); err != nil {
+		if _, err := os.Stat(h.hostPath(t)); err != nil {
 			if pkg, req := requiredTools[t]; req {
-				return nil, fmt.Errorf("QEMU rig: %s missing on the host (apt install %s)", t, pkg)
+				return nil, fmt.Errorf("QEMU rig: %s missing on the host (apt install %s)", h.hostPath(t), pkg)
 			}
 			continue
 		}
-		l.addFile(t, t, 0o755)
-		elfs = append(elfs, t)
+		l.addFile(t, h.hostPath(t), 0o755)
+		elfs = append(elfs, h.hostPath(t))
 	}
 	// mke2fs and e2fsck pick the filesystem type from argv[0].
 	l.addSymlink("usr/sbin/mkfs.ext4", "mke2fs")
 	l.addSymlink("usr/sbin/fsck.ext4", "e2fsck")
 	if f == Udev {
 		for guest, host := range udevFiles {
+			host = h.hostPath(host)
 			if _, err := os.Stat(host); err != nil {
 				return nil, fmt.Errorf("QEMU rig udev flavour: %s missing on the host (apt install udev)", host)
 			}
 			l.addFile(guest, host, 0o755)
 			elfs = append(elfs, host)
 		}
-		rules, _ := filepath.Glob("/lib/udev/rules.d/*.rules")
+		rules, _ := filepath.Glob(h.hostPath("/lib/udev/rules.d/*.rules"))
 		if len(rules) == 0 {
-			return nil, fmt.Errorf("QEMU rig udev flavour: no rules in /lib/udev/rules.d (apt install udev)")
+			return nil, fmt.Errorf("QEMU rig udev flavour: no rules in %s (apt install udev)", h.hostPath("/lib/udev/rules.d"))
 		}
 		for _, r := range rules {
-			l.addFile(r, r, 0o644)
+			l.addFile("/lib/udev/rules.d/"+filepath.Base(r), r, 0o644)
 		}
-		if _, err := os.Stat("/lib/udev/rules.d/55-dm.rules"); err != nil {
+		if _, err := os.Stat(h.hostPath("/lib/udev/rules.d/55-dm.rules")); err != nil {
 			return nil, fmt.Errorf("QEMU rig udev flavour: device-mapper udev rules missing (apt install dmsetup)")
 		}
 	}
-	libs, err := elfClosure(elfs...)
+	libs, err := elfClosure(h, elfs...)
 	if err != nil {
 		return nil, fmt.Errorf("QEMU rig base image: %w", err)
 	}
 	for guest, host := range libs {
 		l.addFile(guest, host, 0o755)
 	}
-	if err := addModules(l, h, BaseModules, guestBaseModules); err != nil {
+	// The results channel's driver first (ARM: init.go opens hvc0 before
+	// the base modules are loaded); modules it pulls in are not loaded twice.
+	loaded, err := addModules(l, h, spec.earlyModules, guestEarlyModules, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := addModules(l, h, BaseModules, guestBaseModules, loaded); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -152,10 +163,14 @@ func baseLayer(h *Host, f Flavour) (*layer, error) {
 
 // addBusybox installs busybox and a symlink per applet, at the paths
 // `busybox --list-full` gives, without shadowing real tools added later
-// (real files replace symlinks of the same path).
-func addBusybox(l *layer, bb string) error {
+// (real files replace symlinks of the same path). list, when set, is the
+// busybox that is asked for the list (the guest's may not run here).
+func addBusybox(l *layer, bb, list string) error {
 	l.addFile("usr/bin/busybox", bb, 0o755)
-	out, err := exec.Command(bb, "--list-full").Output()
+	if list == "" {
+		list = bb
+	}
+	out, err := exec.Command(list, "--list-full").Output()
 	if err != nil {
 		return fmt.Errorf("QEMU rig: list busybox applets of %s: %w", bb, err)
 	}
@@ -171,33 +186,42 @@ func addBusybox(l *layer, bb string) error {
 }
 
 // addModules copies the named kernel modules and their dependencies into
-// the layer and writes the load-order list to listPath.
-func addModules(l *layer, h *Host, names []string, listPath string) error {
+// the layer, except those in skip (already loaded), writes the load-order
+// list to listPath and returns the modules listed plus skip.
+func addModules(l *layer, h *Host, names []string, listPath string, skip map[string]bool) (map[string]bool, error) {
 	db, err := loadModuleDB(h.ModulesDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	order, err := db.resolve(names)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	done := map[string]bool{}
+	for rel := range skip {
+		done[rel] = true
 	}
 	var list strings.Builder
 	for _, rel := range order {
+		if done[rel] {
+			continue
+		}
+		done[rel] = true
 		hostPath := filepath.Join(h.ModulesDir, rel)
-		guest := guestModulePath(h.ModulesDir, rel)
+		guest := guestModulePath(h.guestModulesDir(), rel)
 		if strings.HasSuffix(rel, ".ko") {
 			l.addFile(guest, hostPath, 0o644)
 		} else {
 			b, err := readModule(hostPath)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			l.addData(guest, b, 0o644)
 		}
 		list.WriteString(guest + "\n")
 	}
 	l.addData(listPath, []byte(list.String()), 0o644)
-	return nil
+	return done, nil
 }
 
 // cacheKey hashes everything the layer's bytes depend on: paths, modes,
@@ -252,7 +276,7 @@ func (l *layer) writeFileAtomic(path string) error {
 
 var (
 	baseMu    sync.Mutex
-	baseCache = map[Flavour]string{}
+	baseCache = map[string]string{} // arch/flavour -> path
 )
 
 // baseImage returns the path of the flavour's base archive, building it
@@ -261,7 +285,8 @@ var (
 func baseImage(h *Host, f Flavour) (string, error) {
 	baseMu.Lock()
 	defer baseMu.Unlock()
-	if p, ok := baseCache[f]; ok {
+	id := string(h.Arch) + "/" + string(f)
+	if p, ok := baseCache[id]; ok {
 		return p, nil
 	}
 	l, err := baseLayer(h, f)
@@ -282,15 +307,16 @@ func baseImage(h *Host, f Flavour) (string, error) {
 			return "", fmt.Errorf("QEMU rig: write base image %s: %w", p, err)
 		}
 		// Inputs changed (package upgrade, new harness): drop stale images
-		// of this flavour so the cache does not grow without bound.
-		old, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("base-%s-*.cpio", f)))
+		// of this flavour and kernel so the cache does not grow without
+		// bound (other architectures' kernels have other names).
+		old, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("base-%s-%s-*.cpio", f, h.KernelVersion)))
 		for _, o := range old {
 			if o != p {
 				os.Remove(o)
 			}
 		}
 	}
-	baseCache[f] = p
+	baseCache[id] = p
 	return p, nil
 }
 

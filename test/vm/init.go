@@ -1,7 +1,8 @@
 package vm
 
-// The guest /init is a busybox sh script. It reports on the second serial
-// port (/dev/ttyS1, a file on the host) with line markers, so the host can
+// The guest /init is a busybox sh script. It reports on a channel of its
+// own (amd64: the second serial port /dev/ttyS1; ARM: the virtio console
+// /dev/hvc0, see archSpec; either a file on the host) with line markers, so the host can
 // split the output per step even when the kernel console (ttyS0) is busy
 // with kernel messages, and can still read every finished step when a later
 // one hangs and the host kills QEMU:
@@ -26,14 +27,16 @@ const (
 
 // Guest paths of the harness's control files.
 const (
+	guestEarlyModules = "/etc/vm/modules.early" // the results channel's driver
 	guestBaseModules  = "/etc/vm/modules.base"
 	guestExtraModules = "/etc/vm/modules.extra"
 	guestStepsList    = "/etc/vm/boot/steps"
 	guestStepScript   = "/etc/vm/boot/step-%d.sh" // the /init loop spells this path out too
 )
 
-// initScript returns /init for a flavour.
-func initScript(f Flavour) string {
+// initScript returns /init for a flavour reporting to the guest device
+// results (e.g. ttyS1).
+func initScript(f Flavour, results string) string {
 	var udevStart, udevSettle string
 	if f == Udev {
 		// Debian's initramfs-tools starts udevd the same way: as a daemon,
@@ -69,8 +72,6 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p /run/lock /mnt
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
-exec 3>/dev/ttyS1
 set -o pipefail
 
 up_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
@@ -89,6 +90,10 @@ load_modules() {
 		insmod "$path" $args || { echo "insmod $path $args failed"; return 1; }
 	done < "$1"
 }
+
+load_modules ` + guestEarlyModules + ` >/dev/console 2>&1
+stty -F /dev/` + results + ` raw -echo 2>/dev/null
+exec 3>/dev/` + results + `
 
 setup() {
 	load_modules ` + guestBaseModules + ` || return 1

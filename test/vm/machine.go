@@ -36,9 +36,12 @@ type Config struct {
 	Binaries     map[string]string // guest path -> host path; ELF libraries are added
 	Files        map[string][]byte // guest path -> content (mode 0644; 0755 under */bin/)
 	ExtraModules []Module
-	MemoryMiB    int           // default 512
-	CPUs         int           // default 1
-	Timeout      time.Duration // default per-boot timeout; default 120s
+	// Arch is the guest's architecture; default AMD64. ARM guests need
+	// ARM binaries (BuildGoFor) and their caamsim (CaamsimModuleFor).
+	Arch      Arch
+	MemoryMiB int           // default 512
+	CPUs      int           // default 1
+	Timeout   time.Duration // default per-boot timeout; default 120s
 	// DiskCache is QEMU's cache mode for every disk; default "unsafe"
 	// (guest flushes ignored: the rig's disks are scratch files). See
 	// powercut.go for what a mode changes when QEMU is killed.
@@ -67,7 +70,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // fails the test if the image cannot be built.
 func New(t testing.TB, cfg Config) *Machine {
 	t.Helper()
-	RequireVM(t)
+	RequireArch(t, cfg.Arch)
 	if cfg.Logf == nil {
 		cfg.Logf = t.Logf
 	}
@@ -81,7 +84,7 @@ func New(t testing.TB, cfg Config) *Machine {
 // NewMachine creates a Machine outside a test (the demo): dir holds the
 // disks and the image and is the caller's to remove.
 func NewMachine(cfg Config, dir string) (*Machine, error) {
-	h, err := cachedHost()
+	h, err := hostFor(cfg.Arch)
 	if err != nil {
 		return nil, err
 	}
@@ -108,13 +111,19 @@ func NewMachine(cfg Config, dir string) (*Machine, error) {
 		return nil, err
 	}
 	start := time.Now()
-	m.kernel = bootKernel(h, cfg.Logf)
+	m.kernel = h.Kernel
+	if h.Arch == AMD64 {
+		m.kernel = bootKernel(h, cfg.Logf)
+	}
 	if err := m.buildImage(); err != nil {
 		return nil, err
 	}
-	cfg.Logf("vm: image for %s ready in %.2fs (kernel %s)", cfg.Flavour, time.Since(start).Seconds(), m.kernel)
+	cfg.Logf("vm: %s image for %s ready in %.2fs (kernel %s)", h.Arch, cfg.Flavour, time.Since(start).Seconds(), m.kernel)
 	return m, nil
 }
+
+// Arch returns the machine's architecture.
+func (m *Machine) Arch() Arch { return m.host.Arch }
 
 // Flavour returns the machine's flavour.
 func (m *Machine) Flavour() Flavour { return m.cfg.Flavour }
@@ -180,7 +189,7 @@ func (m *Machine) buildImage() error {
 		l.addFile(guest, host, 0o755)
 		elfs = append(elfs, host)
 	}
-	libs, err := elfClosure(elfs...)
+	libs, err := elfClosure(m.host, elfs...)
 	if err != nil {
 		return err
 	}
@@ -204,7 +213,7 @@ func (m *Machine) buildImage() error {
 		}
 		name := strings.TrimSuffix(filepath.Base(mod.Path), filepath.Ext(mod.Path))
 		name = strings.TrimSuffix(name, ".ko")
-		guest := filepath.Join(m.host.ModulesDir, "extra", name+".ko")
+		guest := filepath.Join(m.host.guestModulesDir(), "extra", name+".ko")
 		l.addData(guest, b, 0o644)
 		fmt.Fprintf(&list, "%s %s\n", guest, mod.Params)
 	}

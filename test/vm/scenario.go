@@ -34,6 +34,17 @@ func (m *Machine) RawDisk(t testing.TB, name string) []byte {
 // Per-boot parameters go on the kernel command line instead:
 // Boot{Cmdline: "caamsim.otpmk=..."}.
 func CaamsimModule(t testing.TB, params string) Module {
+	return CaamsimModuleFor(t, AMD64, params)
+}
+
+// CaamsimModuleFor is CaamsimModule for a guest architecture: ARM guests
+// get the simulator test/vm/armguest.sh cross-built against their kernel.
+func CaamsimModuleFor(t testing.TB, a Arch, params string) Module {
+	t.Helper()
+	if a != AMD64 {
+		h := RequireArch(t, a)
+		return Module{Path: h.Caamsim, Params: params}
+	}
 	t.Helper()
 	root, err := ModuleRoot()
 	if err != nil {

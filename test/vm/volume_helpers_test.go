@@ -39,14 +39,27 @@ func volRunLong(t *testing.T, m *Machine, steps []volStep, timeout time.Duration
 // volRunTimeout is volRun with the boot's timeout.
 func volRunTimeout(t *testing.T, m *Machine, cmdline string, steps []volStep, timeout time.Duration) *Result {
 	t.Helper()
+	start := time.Now()
+	res := m.Boot(Boot{Cmdline: cmdline, Steps: volBootSteps(steps), Timeout: timeout})
+	t.Logf("TIMING %s boot %d: wall %s, steps %s", m.Flavour(), res.Boot, time.Since(start).Round(100*time.Millisecond),
+		res.StepsTime().Round(100*time.Millisecond))
+	volCheck(t, m, res, steps)
+	return res
+}
+
+// volBootSteps are the guest steps of volSteps, each allowed to fail.
+func volBootSteps(steps []volStep) []Step {
 	var bs []Step
 	for _, s := range steps {
 		bs = append(bs, Step{Name: s.name, Run: s.run, MayFail: true})
 	}
-	start := time.Now()
-	res := m.Boot(Boot{Cmdline: cmdline, Steps: bs, Timeout: timeout})
-	t.Logf("TIMING %s boot %d: wall %s, steps %s", m.Flavour(), res.Boot, time.Since(start).Round(100*time.Millisecond),
-		res.StepsTime().Round(100*time.Millisecond))
+	return bs
+}
+
+// volCheck checks each volStep's exit code in a boot's result (which may
+// hold other steps too).
+func volCheck(t *testing.T, m *Machine, res *Result, steps []volStep) {
+	t.Helper()
 	if !res.Setup.Done || res.Setup.ExitCode != 0 {
 		t.Fatal(res.stepError(&res.Setup))
 	}
@@ -68,7 +81,6 @@ func volRunTimeout(t *testing.T, m *Machine, cmdline string, steps []volStep, ti
 	if res.TimedOut {
 		t.Fatalf("boot timed out; console tail:\n%s", res.ConsoleTail(40))
 	}
-	return res
 }
 
 // out returns a step's output ("" when it did not run).
