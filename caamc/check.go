@@ -4,7 +4,7 @@ import "fmt"
 
 // checkOutput validates an object the driver returned: it must parse, be
 // of the expected kind, encryption and red length. A failure means the
-// driver and caam-facts disagree; better to stop than write a file that
+// driver and docs/caam-abi.md §3 disagree; better to stop than write a file that
 // later fails to import.
 func checkOutput(op, device string, b []byte, want Kind, enc Encryption, redLen int) error {
 	t, err := checkObject(b) // not ParseObject: that would copy the key

@@ -12,7 +12,7 @@ type Encryption uint8
 
 const (
 	// ECB black keys: no integrity check, so a stale key decrypts to a
-	// different key silently (caam-facts section 5). Seed default.
+	// different key silently (docs/caam-abi.md §5). Seed default.
 	ECB Encryption = 0
 	// CCM black keys: authenticated, a stale key fails its ICV check.
 	CCM Encryption = 1

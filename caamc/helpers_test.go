@@ -17,7 +17,7 @@ func roundUpSlow(n, to int) int {
 	return m
 }
 
-// wantKeySize and wantBlobSize restate caam-facts section 3 independently of
+// wantKeySize and wantBlobSize restate docs/caam-abi.md §3 independently of
 // sizes.go.
 func wantKeySize(ccm bool, l int) int {
 	if ccm {

@@ -11,7 +11,7 @@ package caamc
 
 // The driver's ABI is 56 bytes with the blob pointer at offset 48 on the
 // targets that have a CAAM (arm64, 32-bit ARM EABI) and on x86_64 where the
-// simulator runs (caam-facts section 2). Fail the build, not the ioctl, if
+// simulator runs (docs/caam-abi.md §2). Fail the build, not the ioctl, if
 // a cross compiler ever lays it out otherwise.
 #if defined(__aarch64__) || defined(__arm__) || defined(__x86_64__)
 _Static_assert(sizeof(struct caam_keygen_cmd) == 56, "struct caam_keygen_cmd must be 56 bytes");

@@ -14,7 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Offsets from the caam-facts ABI table, in field order: key_enc_len,
+// Offsets from the ABI table of docs/caam-abi.md §2, in field order: key_enc_len,
 // key_mode_len, key_value_len, black_key_len, key_enc, key_mode, key_value,
 // black_key, blob_len, blob.
 var factOffsets = [10]uintptr{0, 1, 2, 4, 8, 16, 24, 32, 40, 48}

@@ -8,7 +8,7 @@ import (
 
 // Red (plaintext) key sizes the caam-keygen driver accepts; outside this
 // range it fails with EINVAL "Invalid key size, expected values are between
-// 16 and 64 bytes." (caam-facts section 2).
+// 16 and 64 bytes." (docs/caam-abi.md §2).
 const (
 	MinKeySize = 16
 	MaxKeySize = 64

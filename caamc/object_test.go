@@ -9,7 +9,7 @@ import (
 
 func TestSeedSizes(t *testing.T) {
 	// The seed: a 16-byte ECB key makes a 36 B key file and a 96 B blob file;
-	// caam-facts adds 52/112 for 32-byte ECB.
+	// docs/caam-abi.md §3 adds 52/112 for 32-byte ECB.
 	cases := []struct {
 		enc               Encryption
 		l, keyFile, bbLen int

@@ -1,6 +1,6 @@
 package caamc
 
-// Size formulas of the objects the CAAM makes (caam-facts section 3), with
+// Size formulas of the objects the CAAM makes (docs/caam-abi.md §3), with
 // L the red key length. All sizes here exclude the 20-byte tag.
 const (
 	// ccmOverhead is what CCM encryption adds to a black key: a 6-byte

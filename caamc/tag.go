@@ -19,7 +19,7 @@ const TagMagic = 0x5461674f
 var tagByteOrder = binary.LittleEndian
 
 // Tag is the 20-byte header: magic, version, type, red_key_len, obj_len,
-// five native-endian u32 (caam-facts section 3).
+// five native-endian u32 (docs/caam-abi.md §3).
 type Tag struct {
 	Magic     uint32  // TagMagic
 	Version   uint32  // 0
@@ -61,7 +61,7 @@ func ParseTag(b []byte) (Tag, error) {
 // as its key, so the blob bit is not a reliable way to tell them apart.
 type ObjType uint32
 
-// Type bits (caam-facts section 3).
+// Type bits (docs/caam-abi.md §3).
 const (
 	TypeBlack     ObjType = 1 << 0 // 0 red (plaintext), 1 black (encrypted)
 	TypeBlob      ObjType = 1 << 1 // 0 key, 1 blob

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// seedParams is the crypt part of the seed document's table (facts §1, §12).
+// seedParams is the crypt part of the seed document's table (docs/caam-abi.md §1, §12).
 const seedParams = "capi:tk(cbc(aes))-plain :36:logon:logkey: 0 /dev/vdb 0 1 sector_size:512"
 
 func TestParseCryptParamsSeed(t *testing.T) {

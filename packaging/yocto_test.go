@@ -240,7 +240,7 @@ const (
 
 // TestLayerSeries: wrynose is the series BitBake checks here (make
 // yocto-check); the recipe inherits go-mod-update-modules, which walnascar
-// and older lack (caam-facts section 13).
+// and older lack (docs/caam-abi.md §13).
 func TestLayerSeries(t *testing.T) {
 	v := parseBB(t, layerConf)
 	series := strings.Fields(v.set["LAYERSERIES_COMPAT_caamcrypt"])

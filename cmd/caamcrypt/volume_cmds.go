@@ -19,7 +19,7 @@ import (
 
 // plainNoCheck warns about plain volumes in the help: without a header
 // there is no key-check area, so a stale or foreign key is not detected and
-// maps as garbage (caam-facts section 9), as in the manual caam-keygen flow.
+// maps as garbage (docs/caam-abi.md §9), as in the manual caam-keygen flow.
 const plainNoCheck = "no wrong-key check: a wrong key maps garbage, seen only as no filesystem at mount"
 
 // volumeCommands returns the volume commands: format, open, close, status

@@ -5,7 +5,7 @@
 // itself is durable.
 //
 // Key blobs are the only way back to an encrypted volume's data; losing one
-// to a half-written file loses the volume (caam-facts section 9).
+// to a half-written file loses the volume (docs/caam-abi.md §9).
 package atomicfile
 
 import (

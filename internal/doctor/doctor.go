@@ -2,7 +2,7 @@
 // keygen device, the tk() ciphers, the device-mapper crypt target, the
 // kernel keyring, udev, and the filesystem tools. Each failed check says
 // what is missing and which kernel option or package provides it
-// (caam-facts sections 4, 6, 7).
+// (docs/caam-abi.md §4, §6, §7).
 package doctor
 
 import (

@@ -152,7 +152,7 @@ func TestUnknownMajorVersion(t *testing.T) {
 }
 
 func TestKeyLenFor(t *testing.T) {
-	// caam-facts section 3: 16-byte ECB key file 36 B, 32-byte ECB 52 B.
+	// docs/caam-abi.md §3: 16-byte ECB key file 36 B, 32-byte ECB 52 B.
 	cases := []struct {
 		enc  string
 		red  uint32

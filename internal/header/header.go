@@ -53,7 +53,7 @@ type Header struct {
 
 // KeyLenFor returns the tagged black key length caam-keygen produces for a
 // red key of redLen bytes with encryption enc ("ecb"/"ccm"), following
-// caam-facts section 3: tag (20) + roundup(L,16) for ECB,
+// docs/caam-abi.md §3: tag (20) + roundup(L,16) for ECB,
 // tag + roundup(L,8)+12 for CCM. It returns 0 for an unknown enc.
 func KeyLenFor(enc string, redLen uint32) uint32 {
 	var e caamc.Encryption

@@ -58,7 +58,7 @@ const (
 	MaxBlobLen = 256
 
 	// TagMagic is the first little-endian u32 of a CAAM tagged object
-	// ("TagO"), see caam-facts section 3.
+	// ("TagO"), see docs/caam-abi.md §3.
 	TagMagic = caamc.TagMagic
 	// tagSize is the size of the tag that prefixes CAAM tagged objects.
 	tagSize = caamc.TagSize

@@ -53,7 +53,7 @@ func validate(h *Header) *FieldError {
 	return validateBlob(h)
 }
 
-// validateBlob checks the tagged blob's size and tag (caam-facts section 3:
+// validateBlob checks the tagged blob's size and tag (docs/caam-abi.md §3:
 // five little-endian u32 magic, version, type, red_key_len, obj_len).
 func validateBlob(h *Header) *FieldError {
 	b := h.Blob

@@ -13,8 +13,8 @@ import (
 // time the driver sees the blob, its tag and sizes have passed
 // caamc.ParseObject, so a refusal by the driver means the CAAM's blob
 // integrity check failed: the blob was sealed on another SoC (another
-// OTPMK, or before secure boot was closed) or altered (caam-facts sections
-// 2 and 5). That is a wrong key (fail.ErrWrongKey, exit code 5), not a
+// OTPMK, or before secure boot was closed) or altered (docs/caam-abi.md
+// §2 and §5). That is a wrong key (fail.ErrWrongKey, exit code 5), not a
 // generic failure. The simulator answers EBADMSG, linux-imx may answer
 // EINVAL, so every errno except those saying nothing about the blob
 // (resources, permissions, wrong node) counts. The errno stays in the chain.

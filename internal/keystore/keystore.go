@@ -4,7 +4,7 @@
 //
 // Unlike caam-keygen it never overwrites a key or a blob unless forced, and
 // then it first keeps a dated copy of the old blob: the blob is the only way
-// back to an encrypted volume's data (caam-facts section 9). Files are
+// back to an encrypted volume's data (docs/caam-abi.md §9). Files are
 // written atomically, key 0600, blob 0400, directory 0700, and symlinks in
 // the directory are never followed.
 package keystore

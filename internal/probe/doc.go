@@ -1,6 +1,6 @@
 // Package probe answers "is this device safe to format?" before caamcrypt
 // writes a header or mkfs over it (the seed's manual flow happily mkfs'es a
-// device holding data, caam-facts section 9).
+// device holding data, docs/caam-abi.md §9).
 //
 // Two questions, two functions:
 //

@@ -155,7 +155,7 @@ func FuzzSignatures(f *testing.F) {
 }
 
 // fuzzBlob is a syntactically valid tagged blob for a red key of redLen
-// bytes (caam-facts section 3 layout: tag, then the blob object).
+// bytes (docs/caam-abi.md §3 layout: tag, then the blob object).
 func fuzzBlob(redLen int) []byte {
 	obj := (redLen+7)/8*8 + 12 + 48
 	b := make([]byte, 20+obj)

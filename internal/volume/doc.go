@@ -22,8 +22,8 @@
 // read-only with the imported key and compares before anything else is
 // mapped, so a stale black key or a blob from another device is refused with
 // nothing mapped and nothing written. An ECB black key that decrypts to a
-// different key gives no error from the CAAM or dm-crypt (caam-facts section
-// 5); only this comparison catches it. Plain volumes have no check area and
+// different key gives no error from the CAAM or dm-crypt (docs/caam-abi.md
+// §5); only this comparison catches it. Plain volumes have no check area and
 // therefore no detection, as in the manual caam-keygen flow.
 //
 // Rollback: each multi-step operation records an undo step after every
@@ -35,7 +35,7 @@
 // error says so; formatting again needs --force.
 //
 // The key is unlinked from the keyring as soon as the payload table is
-// loaded, because dm-crypt keeps its own copy (caam-facts section 6), unless
+// loaded, because dm-crypt keeps its own copy (docs/caam-abi.md §6), unless
 // KeepKey is set. Key material is never logged and is zeroed after use.
 //
 // Every operation on one volume name takes a flock(2) on

@@ -136,7 +136,7 @@ func (tw testWriter) Write(p []byte) (int, error) {
 // into a blob as-is (the blob data starts with the red key), and Import
 // returns a black key whose data is the red key, XORed with boot when
 // stale is set: like an ECB black key from an earlier boot, a different key
-// without any error (caam-facts section 5).
+// without any error (docs/caam-abi.md §5).
 type fakeKeys struct {
 	w       *world
 	stale   bool

@@ -13,7 +13,7 @@ import (
 // importBlob turns blob (from source, e.g. "the header of /dev/vdb") into a
 // black key. A blob the CAAM rejects is a wrong key (fail.ErrWrongKey): it
 // was sealed on another SoC (or before secure boot was closed) or was
-// altered, and the CAAM's integrity check caught it (caam-facts sections 2, 5).
+// altered, and the CAAM's integrity check caught it (docs/caam-abi.md §2, §5).
 func (m *Manager) importBlob(blob []byte, source string) ([]byte, error) {
 	black, err := m.d.keys.Import(blob)
 	if err == nil {
@@ -32,8 +32,8 @@ func (m *Manager) importBlob(blob []byte, source string) ([]byte, error) {
 
 // resourceErrno reports errnos of a failed IMPORT that say nothing about the
 // blob (an I/O error or busy CAAM, out of memory, bad address, permissions,
-// wrong device node): the CAAM refuses a blob with EINVAL (caam-facts
-// section 2), so EIO must not make a right key "wrong".
+// wrong device node): the CAAM refuses a blob with EINVAL (docs/caam-abi.md
+// §2), so EIO must not make a right key "wrong".
 func resourceErrno(e syscall.Errno) bool {
 	switch e {
 	case syscall.EIO, syscall.EBUSY, syscall.ENOMEM, syscall.EFAULT, syscall.ENOTTY, syscall.EPERM, syscall.EACCES, syscall.ENODEV, syscall.ENXIO, syscall.EINTR, syscall.EAGAIN:
@@ -60,7 +60,7 @@ func (m *Manager) loadKey(u *undoStack, desc string, black []byte, ring keyring.
 }
 
 // unlinkKey drops the key from the keyring once dm-crypt holds its own copy
-// (caam-facts section 6).
+// (docs/caam-abi.md §6).
 func (m *Manager) unlinkKey(u *undoStack, id keyring.KeyID, ring keyring.Ring) error {
 	if err := m.d.ring.Unlink(id, ring); err != nil {
 		return fmt.Errorf("unlink volume key %d from keyring %v: %w", id, ring, err)

@@ -10,7 +10,7 @@ import (
 // layout is what the table of an existing mapping must say for open to
 // take it as this volume already open. dm-crypt decrypts with whatever the
 // table names: the same device under another cipher, offset, IV offset or
-// sector size reads as different data (caam-facts section 4), and calling
+// sector size reads as different data (docs/caam-abi.md §4), and calling
 // that "already open" would let it be mounted and written.
 type layout struct {
 	cipher     string

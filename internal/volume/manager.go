@@ -21,7 +21,7 @@ type Config struct {
 	LockDir string
 	// Keyring is where the volume key is added for the table load; the
 	// zero value means keyring.DefaultRing (@u: dm-crypt finds keys there
-	// even when the session keyring differs, caam-facts section 6).
+	// even when the session keyring differs, docs/caam-abi.md §6).
 	Keyring keyring.Ring
 	// Log receives progress and debug traces; nil means logrus' standard logger.
 	Log *logrus.Logger

@@ -90,7 +90,7 @@ func (m *Manager) writeCheck(u *undoStack, name string, id uuid.UUID, spec crypt
 
 // verifyCheck maps the key-check area read-only with the loaded key,
 // removes the mapping again and compares what it read with the pattern.
-// A mismatch means the key is not this volume's (caam-facts section 5: a
+// A mismatch means the key is not this volume's (docs/caam-abi.md §5: a
 // stale ECB black key decrypts without any error to a different key).
 func (m *Manager) verifyCheck(u *undoStack, name string, id uuid.UUID, spec cryptSpec) error {
 	t, err := checkSpec(spec).target()
@@ -143,7 +143,7 @@ func (m *Manager) removeStaleCheck(name string) {
 // that would stop the next one: a stale key-check mapping, and a payload
 // mapping caamcrypt made that has no /dev/mapper node and no opener. The
 // second is left by a kill between the kernel's resume and libdevmapper's
-// mknod on a system without udev (caam-facts section 7; seen in the QEMU
+// mknod on a system without udev (docs/caam-abi.md §7; seen in the QEMU
 // rig): it cannot be mounted, checked or mapped again under its name, and
 // close could not look up its mounts. Callers hold the volume lock.
 func (m *Manager) removeLeftovers(name string) {

@@ -11,13 +11,13 @@ import (
 
 // Defaults of format and open.
 const (
-	// DefaultCipher is the CAAM tagged-key cipher of the seed (caam-facts
-	// section 4); CAAM offers no XTS with tagged keys.
+	// DefaultCipher is the CAAM tagged-key cipher of the seed (docs/caam-abi.md
+	// §4); CAAM offers no XTS with tagged keys.
 	DefaultCipher = "capi:tk(cbc(aes))-plain"
 	// DefaultKeySize is the red key size of new keys in bytes (AES-256).
 	DefaultKeySize = 32
 	// DefaultSectorSize of caamcrypt volumes: 4096-byte sectors cut the
-	// per-request overhead on the CAAM sharply (caam-facts section 10).
+	// per-request overhead on the CAAM sharply (docs/caam-abi.md §10).
 	DefaultSectorSize = 4096
 	// DefaultPlainSectorSize of plain volumes is the seed's sector_size:512.
 	DefaultPlainSectorSize = 512

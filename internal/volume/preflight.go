@@ -45,7 +45,7 @@ func (k procKernel) CryptReady(cipher string) error {
 	}
 	if !have[alg] {
 		return fmt.Errorf("%w: the kernel has no %s cipher: the CAAM driver's tagged-key API is missing "+
-			"(CONFIG_CRYPTO_DEV_FSL_CAAM_TK_API; caam-facts section 4)", fail.ErrNotReady, alg)
+			"(CONFIG_CRYPTO_DEV_FSL_CAAM_TK_API; docs/caam-abi.md §4)", fail.ErrNotReady, alg)
 	}
 	return nil
 }
@@ -53,7 +53,7 @@ func (k procKernel) CryptReady(cipher string) error {
 // capiAlgorithm returns the crypto API name in a "capi:" cipher spec of a
 // tagged-key cipher ("capi:tk(cbc(aes))-plain" gives "tk(cbc(aes))"), ""
 // for others: only the tk() ciphers come from a driver that may be absent
-// while dm-crypt is there (caam-facts section 4).
+// while dm-crypt is there (docs/caam-abi.md §4).
 func capiAlgorithm(cipher string) string {
 	rest, ok := strings.CutPrefix(cipher, "capi:")
 	if !ok || !strings.HasPrefix(rest, "tk(") {

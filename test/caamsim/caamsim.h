@@ -11,7 +11,7 @@
  *   caamsim_import.c the IMPORT ioctl
  *   caamsim_tk.c     the tk(ecb(aes)) / tk(cbc(aes)) skciphers
  *
- * Object layout facts (caam-facts.md section 3): every key or blob handed to
+ * Object layout facts (docs/caam-abi.md §3): every key or blob handed to
  * user space starts with a 20-byte tag of five native-endian u32 values:
  * magic "TagO", version 0, type, red key length, object length.
  */
@@ -27,7 +27,7 @@
 #define CAAMSIM_TAG_VERSION	0
 #define CAAMSIM_TAG_SIZE	20
 
-/* Tag type bits (facts section 3). */
+/* Tag type bits (docs/caam-abi.md §3). */
 #define CAAMSIM_TYPE_BLACK	BIT(0)	/* 0 red, 1 black */
 #define CAAMSIM_TYPE_BLOB	BIT(1)	/* 0 key, 1 blob (the driver never sets it) */
 #define CAAMSIM_TYPE_TDKEK	BIT(2)	/* 0 JDKEK, 1 TDKEK */

@@ -2,7 +2,7 @@
 /*
  * CAAM_KEYGEN_IOCTL_IMPORT: tagged blob in, tagged black key out.
  *
- * Checks in the order linux-imx makes them (caam-facts.md section 2):
+ * Checks in the order linux-imx makes them (docs/caam-abi.md §2):
  * blob_len <= 20, tag header, red key length outside 16..64,
  * blob_len - 20 != obj_len, then the blob's integrity check. The real
  * driver only logs these rejections; the simulator also writes the text

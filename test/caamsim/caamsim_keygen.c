@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * /dev/caam-keygen and its CREATE ioctl (IMPORT is in caamsim_import.c):
- * the ABI of linux-imx's CAAM key generator (caam-facts.md section 2),
+ * the ABI of linux-imx's CAAM key generator (docs/caam-abi.md §2),
  * with the same argument checks, the
  * same errno classes and the same habit of writing a NUL-terminated error
  * text into a user buffer: the blob buffer for CREATE and for "not enough
@@ -17,7 +17,7 @@
  *  - A failed blob integrity check returns EBADMSG, the kernel's errno for
  *    failed authentication; callers should treat EINVAL the same way.
  *  - Texts are our own wording, except the key size text that callers are
- *    known to match on (facts section 2).
+ *    known to match on (docs/caam-abi.md §2).
  * Texts end with a newline as the real driver's do; callers should trim.
  */
 #include <linux/kernel.h>
@@ -83,7 +83,7 @@ void caamsim_make_objects(u32 type, const u8 *red, u32 red_len,
 	out->black_len = CAAMSIM_TAG_SIZE + blen;
 	if (!with_blob)
 		return;
-	/* The blob carries the same type value as the key (facts section 3). */
+	/* The blob carries the same type value as the key (docs/caam-abi.md §3). */
 	caamsim_tag_put(out->blob, type, red_len, olen);
 	caamsim_blob_seal(type, red, red_len, out->blob + CAAMSIM_TAG_SIZE);
 	out->blob_len = CAAMSIM_TAG_SIZE + olen;
@@ -263,7 +263,7 @@ static struct miscdevice keygen_dev = {
 
 int caamsim_keygen_init(void)
 {
-	/* The ABI is 56 bytes on x86_64, arm64 and 32-bit ARM (facts section 2). */
+	/* The ABI is 56 bytes on x86_64, arm64 and 32-bit ARM (docs/caam-abi.md §2). */
 	BUILD_BUG_ON(sizeof(struct caam_keygen_cmd) != 56);
 	BUILD_BUG_ON(offsetof(struct caam_keygen_cmd, blob) != 48);
 	return misc_register(&keygen_dev);

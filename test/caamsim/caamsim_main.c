@@ -3,7 +3,7 @@
  * caamsim module entry: parameters and load/unload order.
  *
  * Loading the module is a simulated power-on reset: a new random JDKEK, so
- * black keys from an earlier load are stale (caam-facts.md section 5).
+ * black keys from an earlier load are stale (docs/caam-abi.md §5).
  * The otpmk parameter stands for the SoC's fused master key: blobs made
  * with one value open only with the same value.
  */

@@ -2,7 +2,7 @@
 /*
  * tk(ecb(aes)) and tk(cbc(aes)): skciphers whose key is a whole tagged
  * black key, as CAAM registers them with CONFIG_CRYPTO_DEV_FSL_CAAM_TK_API
- * (caam-facts.md section 4). dm-crypt reaches them through a table cipher
+ * (docs/caam-abi.md §4). dm-crypt reaches them through a table cipher
  * such as "capi:tk(cbc(aes))-plain" and a ":36:logon:..." key.
  *
  * setkey checks the tag, recovers the red key under the current JDKEK and

@@ -4,7 +4,7 @@
  * constructions (ECB black key, CCM black key, blob).
  *
  * Nothing here is CAAM's real algorithm; it reproduces the properties
- * caamcrypt depends on (caam-facts.md sections 3 and 5):
+ * caamcrypt depends on (docs/caam-abi.md §3 and §5):
  *
  *  - JDKEK: 32 random bytes drawn at module load, standing for the job
  *    descriptor key-encryption key that CAAM draws at every power-on reset.

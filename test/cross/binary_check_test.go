@@ -28,7 +28,7 @@ type armTarget struct {
 	// an armhf image).
 	flags uint32
 	// needed is the whole DT_NEEDED list: libdevmapper (Debian's soname,
-	// caam-facts section 11) and libc; anything else is a surprise.
+	// docs/caam-abi.md §11) and libc; anything else is a surprise.
 	needed []string
 }
 
@@ -126,7 +126,7 @@ func checkBinary(t *testing.T, tg armTarget, bin, sysroot, wantVersion string) {
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("key info output %q: %v", out, err)
 		}
-		// caam-facts section 3: a 16-byte ECB black key is a 16-byte
+		// docs/caam-abi.md §3: a 16-byte ECB black key is a 16-byte
 		// object plus the 20-byte tag; dm-crypt gets all 36 bytes.
 		want := map[string]any{"kind": "black-key", "encryption": "ecb", "kek": "JDKEK", "type": 1.0,
 			"red_key_len": 16.0, "object_len": 16.0, "file_len": 36.0, "dm_key_len": 36.0}
@@ -198,7 +198,7 @@ func elfFlags(t *testing.T, path string, f *elf.File) uint32 {
 }
 
 // taggedECBKey is a black ECB key file of a redLen-byte key as caam-keygen
-// writes it (caam-facts section 3): five little-endian u32 (magic "TagO",
+// writes it (docs/caam-abi.md §3): five little-endian u32 (magic "TagO",
 // version 0, type 1 = black ECB key, red_key_len, obj_len) and the object,
 // roundup(redLen, 16) bytes.
 func taggedECBKey(redLen uint32) []byte {

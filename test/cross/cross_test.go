@@ -6,7 +6,7 @@
 // (binary_test.go); Dockerfile.cross's build script is checked with an
 // SDK-style environment file (sdk_test.go). The point is the ioctl struct: Go would lay out uint64
 // with 4-byte alignment on 32-bit ARM (52 bytes), the kernel's C layout is
-// 56 (caam-facts section 2); the layout test proves cgo's view matches C's
+// 56 (docs/caam-abi.md §2); the layout test proves cgo's view matches C's
 // there too.
 //
 // qemu-user cannot forward an ioctl it does not know (it answers ENOSYS),

@@ -16,7 +16,7 @@ const buildScript = repoRoot + "/packaging/cross/build.sh"
 // sdkEnvFile writes a stand-in for a Yocto SDK's environment-setup-<target>
 // over the Debian sysroot: the variables an SDK's file exports (CC with
 // --sysroot, CFLAGS, LDFLAGS, PKG_CONFIG_SYSROOT_DIR, PKG_CONFIG_PATH,
-// STRIP; caam-facts section 11), and nothing Go-specific. The rpath-link
+// STRIP; docs/caam-abi.md §11), and nothing Go-specific. The rpath-link
 // is what Debian's multiarch library directory needs; an SDK's toolchain
 // finds its sysroot's /usr/lib by itself.
 func sdkEnvFile(t *testing.T, tg armTarget, sysroot, pkgConfigPath string) string {

@@ -44,7 +44,7 @@ type archSpec struct {
 // specs: -M virt has a single PL011 UART (the console), so ARM guests send
 // step results through a virtio console (hvc0) on the PCIe bus, the same
 // bus as the disks; Debian builds virtio_pci and virtio_console as modules.
-// CPUs per caam-facts section 12: cortex-a57 boots arm64 in about 4 s where
+// CPUs per docs/caam-abi.md §12: cortex-a57 boots arm64 in about 4 s where
 // -cpu max takes about 21 s (pointer-authentication emulation); armmp
 // kernels are not LPAE, so the PCIe window must stay below 4 GiB
 // (highmem=off).

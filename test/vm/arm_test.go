@@ -13,7 +13,7 @@ import (
 // kernel of that architecture, the CAAM simulator cross-built against it
 // and the cross-built caamcrypt binary (cgo, libdevmapper of that
 // architecture). qemu-user cannot issue the caam-keygen ioctl nor add_key
-// (caam-facts section 12), so this is what proves the 56-byte ioctl struct
+// (docs/caam-abi.md §12), so this is what proves the 56-byte ioctl struct
 // and the cgo path on 32-bit ARM.
 //
 // A representative part of the amd64 scenarios, built from the same step

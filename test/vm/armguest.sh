@@ -8,7 +8,7 @@
 #   caamsim=  test/caamsim cross-built against that kernel's headers
 #
 # Everything comes from Debian's ARCH .debs through test/cross/debfetch.sh
-# (no multiarch, host untouched; caam-facts section 12): the kernel, its
+# (no multiarch, host untouched; docs/caam-abi.md §12): the kernel, its
 # headers and the guest's tools. Three fixes make the unpacked tree usable
 # from the x86_64 host, because no maintainer script ran:
 #   - depmod writes modules.dep (the .deb ships none; the rig resolves

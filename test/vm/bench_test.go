@@ -44,9 +44,9 @@ const (
 )
 
 // benchScripts are the benchrun cases (see guest/benchrun): the seed's
-// boot-time sequence (caam-facts §1; caamcrypt key import stands for
-// caam-keygen import, the keyring is @u as in the demo, facts §6, and
-// dmsetup mknodes is needed without udev, facts §7), caamcrypt open of the
+// boot-time sequence (docs/caam-abi.md §1; caamcrypt key import stands for
+// caam-keygen import, the keyring is @u as in the demo, docs/caam-abi.md §6, and
+// dmsetup mknodes is needed without udev, docs/caam-abi.md §7), caamcrypt open of the
 // same plain volume, caamcrypt open of a caamcrypt volume, and dd through
 // 512- and 4096-byte-sector mappings.
 func benchScripts() map[string]string {
@@ -234,7 +234,7 @@ func BenchmarkOpenVsSeed(b *testing.B) {
 // --sector-size 512 and 4096. In the rig tk(cbc(aes)) is caamsim's wrapper
 // around the kernel's software cbc(aes) under TCG, not CAAM hardware: the
 // ratio shows dm-crypt's per-request overhead here, not i.MX throughput
-// (caam-facts §10). Metrics: MiB/s of each, and <dir>-4096-x-512.
+// (docs/caam-abi.md §10). Metrics: MiB/s of each, and <dir>-4096-x-512.
 func BenchmarkSectorSize(b *testing.B) {
 	g := guestBenchOnce(b, benchKind{
 		name: "sectors", iters: envInt(b, benchEnvDDIters, 2), warmup: 0,

@@ -36,7 +36,7 @@ type Boot struct {
 	// SharedSession runs every step inside one named session keyring, as
 	// the commands of a login shell would be; without it each step starts
 	// with no session keyring, like a process of a busybox init, and a key
-	// a step adds to @s dies with that step (facts §6).
+	// a step adds to @s dies with that step (docs/caam-abi.md §6).
 	SharedSession bool
 	// PowerCut, when set, pulls the plug: QEMU is killed with SIGKILL
 	// PowerCut.After the guest reports starting step PowerCut.Step (see
@@ -150,7 +150,7 @@ func (m *Machine) logTiming(b Boot, res *Result) {
 }
 
 // qemuArgs builds the QEMU command line. TCG because KVM guests hang on the
-// build machines (facts §12); on amd64 QEMU's default CPU model (-cpu max
+// build machines (docs/caam-abi.md §12); on amd64 QEMU's default CPU model (-cpu max
 // made boots about twice as slow under TCG here), on ARM the models of
 // archSpec; the console on the first serial port, results on the arch's
 // channel; -no-reboot so poweroff or a panic ends QEMU.

@@ -14,7 +14,7 @@ import (
 // caamcrypt against the CAAM simulator (test/caamsim, issue 4), in both
 // flavours, over three power-ons of one machine:
 //
-//  1. the seed's flow (facts §1) with caamcrypt's key files: key create,
+//  1. the seed's flow (docs/caam-abi.md §1) with caamcrypt's key files: key create,
 //     keyctl padd logon ... @u, dmsetup create with the seed's exact table,
 //     mkfs, mount, write;
 //  2. a cold boot (module reloaded: new JDKEK, same otpmk, same disks), all
@@ -33,7 +33,7 @@ func csSeedTable(dev, desc string, keyLen int) string {
 }
 
 // csMapStep is `dmsetup create` with the seed's table; without udev nothing
-// makes the /dev/mapper node, so dmsetup mknodes does (facts §7).
+// makes the /dev/mapper node, so dmsetup mknodes does (docs/caam-abi.md §7).
 func csMapStep(f Flavour, name, dev, desc string, keyLen int) string {
 	cmd := fmt.Sprintf("dmsetup -v create %s --table %s", name, csSeedTable(dev, desc, keyLen))
 	if f == NoUdev {
@@ -42,7 +42,7 @@ func csMapStep(f Flavour, name, dev, desc string, keyLen int) string {
 	return cmd + " && test -b /dev/mapper/" + name
 }
 
-// Expected file sizes from caam-facts §3, computed here independently of
+// Expected file sizes from docs/caam-abi.md §3, computed here independently of
 // package caamc: ECB black key csRoundup(L,16), CCM black key csRoundup(L,8)+12,
 // blob csRoundup(L,8)+12+48, each plus the 20-byte tag.
 func csRoundup(n, m int) int { return (n + m - 1) / m * m }
@@ -382,7 +382,7 @@ func csCheckKeyFiles(t *testing.T, res *Result) {
 }
 
 // csCheckKeySizes checks csKeySizeSteps: the facts' file sizes and modes
-// (caam-facts section 3) and what key info reports for each file.
+// (docs/caam-abi.md §3) and what key info reports for each file.
 func csCheckKeySizes(t *testing.T, res *Result, sizes []int) {
 	t.Helper()
 	for _, enc := range csEncs {

@@ -81,7 +81,7 @@ func TestDMCryptPersistence(t *testing.T) {
 }
 
 // TestKeyringVisibility pins down which keyring a key must be in for the
-// table load to find it (facts §6), on the guest's real kernel:
+// table load to find it (docs/caam-abi.md §6), on the guest's real kernel:
 //   - added to @u by the process that loads the table: found (caamcrypt's way);
 //   - added to @u by another process: found (@u is per user);
 //   - added to @s by another process, in a busybox init without a session

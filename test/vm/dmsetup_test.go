@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestDmsetupNodeFacts pins facts §7 on the guest kernel and Debian's
+// TestDmsetupNodeFacts pins docs/caam-abi.md §7 on the guest kernel and Debian's
 // dmsetup: with udev, `dmsetup create` returns with /dev/mapper/<name> in
 // place; without udev it makes the mapping but no node (dmsetup mknodes
 // makes it). This is the trap dm.Create closes (TestDMCryptPersistence
@@ -30,7 +30,7 @@ func TestDmsetupNodeFacts(t *testing.T) {
 		}
 		want := map[Flavour]string{Udev: "present", NoUdev: "absent"}[f]
 		if got := strings.TrimSpace(res.Step("node").Output); got != want {
-			t.Errorf("/dev/mapper/dsnode right after dmsetup create: %s, want %s (facts §7)", got, want)
+			t.Errorf("/dev/mapper/dsnode right after dmsetup create: %s, want %s (docs/caam-abi.md §7)", got, want)
 		}
 	})
 }

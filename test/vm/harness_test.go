@@ -110,7 +110,7 @@ func TestHarnessTimeout(t *testing.T) {
 
 // TestExtraModule loads an out-of-tree module through Config.ExtraModules:
 // the CAAM simulator, which must then offer /dev/caam-keygen and the tk()
-// ciphers (facts §4).
+// ciphers (docs/caam-abi.md §4).
 func TestExtraModule(t *testing.T) {
 	RequireVM(t)
 	m := New(t, Config{Flavour: NoUdev, ExtraModules: []Module{CaamsimModule(t, "")}})

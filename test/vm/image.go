@@ -58,7 +58,7 @@ var udevFiles = map[string]string{
 	"/usr/lib/systemd/systemd-udevd": "/lib/systemd/systemd-udevd",
 }
 
-// mke2fsConf defines ext4 for mke2fs in a bare initramfs (facts §12: without
+// mke2fsConf defines ext4 for mke2fs in a bare initramfs (docs/caam-abi.md §12: without
 // a config that defines it, `mkfs.ext4` fails). Written for the rig, kept
 // to what tests need.
 const mke2fsConf = `[defaults]

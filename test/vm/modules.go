@@ -13,7 +13,7 @@ import (
 )
 
 // Debian's kernel builds dm-mod, dm-crypt, loop, virtio_blk, virtio_pci and
-// ext4 as modules (facts §12), and busybox insmod neither resolves
+// ext4 as modules (docs/caam-abi.md §12), and busybox insmod neither resolves
 // dependencies nor decompresses, so the harness resolves modules.dep on the
 // host and ships plain .ko files in dependency order.
 

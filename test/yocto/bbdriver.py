@@ -2,8 +2,8 @@
 """Drives BitBake through tinfoil for test/yocto/check.sh.
 
 One tinfoil session per run, so the ~950 recipes are parsed once (a second
-bitbake command in a fresh build directory parses them again: caam-facts
-section 13).
+bitbake command in a fresh build directory parses them again: docs/caam-abi.md
+§13).
 
   bbdriver.py check OUT.json GO BIN
                                    parse everything, record the recipes'

@@ -75,7 +75,7 @@ BBLAYERS = " \\
 "
 EOF
 
-# caam-facts section 13 and ../shared/yocto/README.md: uninative and the
+# docs/caam-abi.md §13 and ../shared/yocto/README.md: uninative and the
 # connectivity check download from sites this machine cannot reach; the
 # only network BitBake may use is the Go module proxy; the recipes' public
 # git URL maps to the local clone.

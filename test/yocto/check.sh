@@ -8,8 +8,8 @@
 #                             caamcrypt-licenses.inc with the class's code
 #
 # As root it creates the user $YOCTO_USER and the en_US.UTF-8 locale, then
-# runs the BitBake part as that user (BitBake refuses root; caam-facts
-# section 13). Host packages come from `make yocto-deps`.
+# runs the BitBake part as that user (BitBake refuses root; docs/caam-abi.md
+# §13). Host packages come from `make yocto-deps`.
 set -euo pipefail
 
 mode=${1:-check}
@@ -46,7 +46,7 @@ fi
 [ -d "$YOCTO_DIR" ] || mkdir -p "$YOCTO_DIR"
 
 # The commit under test, as a clone BitBake's user owns (git refuses a
-# repository another user owns: caam-facts section 13). The recipes fetch
+# repository another user owns: docs/caam-abi.md §13). The recipes fetch
 # branch main, so main points at it in the clone.
 # Updated in place, not cloned afresh: BitBake's parse cache keys on the
 # mtimes of the configuration files it read, the layer's layer.conf among

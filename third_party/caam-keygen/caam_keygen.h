@@ -2,7 +2,7 @@
 /*
  * User-space view of the caam-keygen misc device (/dev/caam-keygen) found in
  * NXP's linux-imx kernels. Written for caamcrypt from the interface facts in
- * docs/caam-facts.md section 2 (field order, C types, ioctl numbers); no NXP
+ * docs/docs/caam-abi.md §2 (field order, C types, ioctl numbers); no NXP
  * or kernel text was copied. See README.md in this directory.
  *
  * Layout (arm64, x86_64 and 32-bit ARM EABI, where __u64 is 8-aligned):

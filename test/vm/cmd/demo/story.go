@@ -2,7 +2,7 @@ package main
 
 import "github.com/caamcrypt/caamcrypt/test/vm"
 
-// The seed's story (../seed/encrypted-storage-on-imx.txt, facts §1), as the
+// The seed's story (../seed/encrypted-storage-on-imx.txt, docs/caam-abi.md §1), as the
 // commands a field engineer types on the board, one boot per power-on.
 // caamcrypt's `key create` / `key import` stand in for NXP's caam-keygen
 // (same ioctls, same files); keyctl, dmsetup, mkfs and mount are the seed's
@@ -48,7 +48,7 @@ func seedTable(name, desc string) string {
 
 // mknodes is the step a board without udev needs after dmsetup create.
 func mknodes(name string) demoStep {
-	return demoStep{Say: "no udev on this image: dmsetup made the mapping but no /dev/mapper node (facts §7); make it",
+	return demoStep{Say: "no udev on this image: dmsetup made the mapping but no /dev/mapper node (docs/caam-abi.md §7); make it",
 		Cmd: "dmsetup mknodes " + name + " && ls -l /dev/mapper/" + name, Only: vm.NoUdev, NeedsCAAM: true}
 }
 
@@ -69,7 +69,7 @@ var story = []demoBoot{
 				Cmd: "caamcrypt key info /data/caam/randomkey", NeedsCAAM: true},
 			{Say: "caam-keygen would overwrite the blob (the only way back to the data) without a word; caamcrypt refuses (exit 4)",
 				Cmd: "caamcrypt key create randomkey --enc ecb -s 16", NeedsCAAM: true, MayFail: true},
-			{Say: "load the black key into the kernel keyring (the seed uses @s, which only works inside a login session: facts §6)",
+			{Say: "load the black key into the kernel keyring (the seed uses @s, which only works inside a login session: docs/caam-abi.md §6)",
 				Cmd: "cat /data/caam/randomkey | keyctl padd logon logkey: @u", NeedsCAAM: true},
 			{Say: "map the partition with the CAAM cipher",
 				Cmd: seedTable("encrypted", "logkey"), NeedsCAAM: true},

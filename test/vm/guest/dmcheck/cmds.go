@@ -52,7 +52,7 @@ func (t *tableFlags) create(keyLen int) error {
 }
 
 // checkNode reports whether /dev/mapper/<name> is a block device right now:
-// the promise dm.Create makes with or without udev (facts §7).
+// the promise dm.Create makes with or without udev (docs/caam-abi.md §7).
 func checkNode(name string) error {
 	var st unix.Stat_t
 	node := dm.NodePath(name)

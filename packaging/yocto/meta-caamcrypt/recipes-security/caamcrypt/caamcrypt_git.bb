@@ -59,7 +59,7 @@ GO_LINKSHARED = ""
 # libdevmapper.so.1.02 is the "libdevmapper" package of lvm2's recipe (the
 # libdevmapper recipe only stages headers and libraries, PACKAGES = ""):
 # name it, as shared-library detection alone only logs a note when no
-# package provides the library (caam-facts section 13).
+# package provides the library (docs/caam-abi.md §13).
 RDEPENDS:${PN} += "e2fsprogs-mke2fs e2fsprogs-e2fsck libdevmapper"
 # dm-crypt as a module on kernels that do not build it in (linux-yocto's
 # fragment in recipes-kernel/linux builds it as a module).
