@@ -42,8 +42,8 @@ const (
 // the kernel creates on demand is installed in the calling thread's
 // credentials only, so other threads never see it. @u exists for the whole
 // user and is shared by every thread. Where the session keyring does not
-// link @u (systemd services with KeyringMode=private), MakeVisible links the
-// key into that session keyring too.
+// link @u (systemd services with KeyringMode=private), MakeVisible links @u
+// into that session keyring.
 const DefaultRing = User
 
 // String returns the keyctl(1) name of r ("@u") or its serial number.

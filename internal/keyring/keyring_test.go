@@ -146,7 +146,7 @@ func TestLogonKeyLifecycle(t *testing.T) {
 		t.Error("reading a logon key's payload succeeded; it must be refused")
 	}
 	// dm-crypt's view: request_key from this process must find the key.
-	if err := MakeVisible(id, "logon", desc); err != nil {
+	if err := MakeVisible(id, User, "logon", desc); err != nil {
 		t.Errorf("MakeVisible: %v", err)
 	}
 	if got, err := Lookup("logon", desc); err != nil || got != id {

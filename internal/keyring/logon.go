@@ -185,24 +185,33 @@ func parseDescribe(s string) (Description, error) {
 }
 
 // MakeVisible makes sure dm-crypt, run from this process, will find key id
-// (of keyType and description): if Lookup does not find it, the key is also
-// linked into this process's session keyring, which is what request_key
-// searches. That is needed when the session keyring does not link @u, as
-// with systemd's KeyringMode=private.
-func MakeVisible(id KeyID, keyType, description string) error {
+// (of keyType and description), which was added to ring. request_key
+// searches the process's keyrings, whose session keyring normally links @u;
+// where it does not (systemd's KeyringMode=private, `keyctl session`), ring
+// itself is linked into the session keyring. Linking the key instead would
+// not do: the process does not possess a key it reaches through no keyring
+// of its own, and a logon key grants LINK only to a possessor (seen as
+// EACCES). A keyring the user owns grants LINK to the user, and once it
+// hangs off the session keyring, which the process possesses, so does
+// everything in it (docs/caam-abi.md §6).
+func MakeVisible(id KeyID, ring Ring, keyType, description string) error {
+	op := fmt.Sprintf("make %s key %q visible to dm-crypt", keyType, description)
 	if found, err := Lookup(keyType, description); err == nil && found == id {
 		return nil
 	}
-	if err := usableForAdd(Session); err != nil {
-		return &Error{Op: fmt.Sprintf("make %s key %q visible to dm-crypt", keyType, description), Err: fmt.Errorf("%w: %w", ErrNotFound, err)}
+	if ring == Session {
+		return &Error{Op: op, Err: fmt.Errorf("the key is in the session keyring and request_key does not find it: %w", ErrNotFound)}
 	}
-	if err := Link(id, Session); err != nil {
+	if err := usableForAdd(Session); err != nil {
+		return &Error{Op: op, Err: fmt.Errorf("%w: %w", ErrNotFound, err)}
+	}
+	if err := Link(KeyID(ring), Session); err != nil {
 		return err
 	}
 	if found, err := Lookup(keyType, description); err != nil {
 		return err
 	} else if found != id {
-		return &Error{Op: fmt.Sprintf("make %s key %q visible to dm-crypt", keyType, description), Err: fmt.Errorf("request_key finds key %d, not %d: another key with this description shadows it: %w", found, id, ErrInvalid)}
+		return &Error{Op: op, Err: fmt.Errorf("request_key finds key %d, not %d: another key with this description shadows it: %w", found, id, ErrInvalid)}
 	}
 	return nil
 }

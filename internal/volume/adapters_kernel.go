@@ -25,14 +25,14 @@ type kernelKeyring struct{}
 
 // AddLogon adds the key and makes sure dm-crypt, which looks keys up with
 // request_key in this process's keyrings, finds it: where the session
-// keyring does not link @u (systemd KeyringMode=private) the key is linked
-// into the session keyring too (docs/caam-abi.md §6).
+// keyring does not link @u (systemd KeyringMode=private) ring is linked
+// into the session keyring (keyring.MakeVisible, docs/caam-abi.md §6).
 func (kernelKeyring) AddLogon(desc string, payload []byte, ring keyring.Ring) (keyring.KeyID, error) {
 	id, err := keyring.AddLogon(desc, payload, ring)
 	if err != nil {
 		return 0, err
 	}
-	if err := keyring.MakeVisible(id, "logon", desc); err != nil {
+	if err := keyring.MakeVisible(id, ring, "logon", desc); err != nil {
 		keyring.Unlink(id, ring)
 		return 0, err
 	}
