@@ -8,6 +8,10 @@ import (
 	"testing"
 )
 
+// outsideFacts is the name of the facts file kept outside the repository,
+// spelled in two parts so this file does not cite it.
+const outsideFacts = "caam-" + "facts"
+
 // Comments and docs cite the facts the code relies on in the repository's
 // own docs/caam-abi.md, by section; a citation of a document outside the
 // repository, or of a section that does not exist, is an error.
@@ -38,7 +42,7 @@ func TestCitationsStayInTheRepository(t *testing.T) {
 			continue
 		}
 		s := string(b)
-		if strings.Contains(s, "caam-facts") {
+		if strings.Contains(s, outsideFacts) {
 			t.Errorf("%s cites caam-facts, a document outside the repository: cite docs/caam-abi.md", f)
 		}
 		for _, m := range cite.FindAllStringSubmatch(s, -1) {
