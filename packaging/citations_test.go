@@ -43,7 +43,7 @@ func TestCitationsStayInTheRepository(t *testing.T) {
 		}
 		s := string(b)
 		if strings.Contains(s, outsideFacts) {
-			t.Errorf("%s cites caam-facts, a document outside the repository: cite docs/caam-abi.md", f)
+			t.Errorf("%s cites %s, a document outside the repository: cite docs/caam-abi.md", f, outsideFacts)
 		}
 		for _, m := range cite.FindAllStringSubmatch(s, -1) {
 			n++
