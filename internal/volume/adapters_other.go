@@ -27,3 +27,6 @@ func (osDevices) Size(string) (int64, error)                { return 0, errNotLi
 func (osDevices) ID(string) (string, error)                 { return "", errNotLinux }
 func (osDevices) PathOf(string) string                      { return "" }
 func (osDevices) InUse(string) ([]probe.Finding, error)     { return nil, errNotLinux }
+func (osDevices) ReadDirect(string, int64, int) ([]byte, error) {
+	return nil, errNotLinux
+}

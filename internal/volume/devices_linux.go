@@ -4,9 +4,11 @@ package volume
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"unsafe"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -63,3 +65,28 @@ func (osDevices) PathOf(id string) string {
 }
 
 func (osDevices) InUse(path string) ([]probe.Finding, error) { return probe.InUse(path) }
+
+// directAlign is the buffer, offset and length alignment ReadDirect uses:
+// 4096 covers every logical block size up to 4 KiB.
+const directAlign = 4096
+
+// ReadDirect reads with O_DIRECT into an aligned buffer, so the bytes come
+// from the device, not from the page cache that a just-written header sits
+// in (a device that silently drops writes is only caught this way).
+func (osDevices) ReadDirect(path string, off int64, n int) ([]byte, error) {
+	if off%directAlign != 0 || n%directAlign != 0 {
+		return nil, fmt.Errorf("direct read of %s: offset %d and length %d must be multiples of %d", path, off, n, directAlign)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw := make([]byte, n+directAlign)
+	shift := int(uintptr(directAlign)-uintptr(unsafe.Pointer(&raw[0]))%directAlign) % directAlign
+	buf := raw[shift : shift+n]
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, fmt.Errorf("direct read of %s at %d: %w", path, off, err)
+	}
+	return buf, nil
+}

@@ -277,6 +277,9 @@ type fakeDevices struct {
 	w     *world
 	inUse map[string][]probe.Finding
 	busy  bool // exclusive open fails with EBUSY
+	// dropsWrites makes ReadDirect return zeros: a device that accepts
+	// writes into the page cache and never keeps them.
+	dropsWrites bool
 }
 
 func (d *fakeDevices) Resolve(spec string) (string, error) { return spec, nil }
@@ -303,5 +306,19 @@ func (d *fakeDevices) Size(path string) (int64, error) {
 func (d *fakeDevices) ID(path string) (string, error)             { return "", nil }
 func (d *fakeDevices) PathOf(id string) string                    { return "" }
 func (d *fakeDevices) InUse(path string) ([]probe.Finding, error) { return d.inUse[path], nil }
+
+func (d *fakeDevices) ReadDirect(path string, off int64, n int) ([]byte, error) {
+	b := make([]byte, n)
+	if d.dropsWrites {
+		return b, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	_, err = f.ReadAt(b, off)
+	return b, err
+}
 
 var errInjected = errors.New("injected failure")

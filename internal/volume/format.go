@@ -261,6 +261,9 @@ func (m *Manager) finishHeader(dev string, h *header.Header) error {
 	if err := bd.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", dev, err)
 	}
+	if err := m.verifyHeaderOnDevice(dev, &done); err != nil {
+		return err
+	}
 	m.log.WithField("device", dev).Debug("header marked finished")
 	return nil
 }

@@ -80,6 +80,9 @@ func (m *Manager) HeaderRestore(device, file string, force bool) (*header.Header
 	if err := bd.Close(); err != nil {
 		return nil, fmt.Errorf("close %s: %w", dev, err)
 	}
+	if err := m.verifyHeaderOnDevice(dev, h); err != nil {
+		return nil, err
+	}
 	m.log.WithField("device", dev).WithField("uuid", h.UUID).Info("header restored")
 	return h, nil
 }

@@ -117,4 +117,8 @@ type Devices interface {
 	PathOf(id string) string
 	// InUse lists mounts, holders and exclusive openers of a device.
 	InUse(path string) ([]probe.Finding, error)
+	// ReadDirect reads n bytes at off from the device itself, past the
+	// page cache (O_DIRECT; off and n multiples of 4096), to see what the
+	// device kept of a write.
+	ReadDirect(path string, off int64, n int) ([]byte, error)
 }
