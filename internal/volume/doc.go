@@ -2,8 +2,9 @@
 // close, status and the header commands — by joining the CAAM key binding,
 // the volume header, the kernel keyring, device-mapper, mkfs/fsck and
 // mount(2). It is usable and testable without the CLI: every collaborator
-// sits behind a small interface (interfaces.go) with a real adapter in its
-// own file and fakes in the tests.
+// sits behind a small interface (interfaces.go) with its real adapter in
+// adapter_<what>.go (adapter_<what>_linux.go where it needs Linux;
+// adapter_other.go holds the stand-ins elsewhere) and fakes in the tests.
 //
 // Two volume types exist:
 //

@@ -11,7 +11,7 @@ import (
 )
 
 // KeySource makes and re-creates CAAM black keys: a caamc.Device in
-// production (adapters_keys.go).
+// production (adapter_keys.go).
 type KeySource interface {
 	// Create makes a random red key of size bytes inside the CAAM and
 	// returns it as a tagged black key plus its tagged blob.
@@ -66,7 +66,7 @@ const (
 )
 
 // Filesystem makes, checks and recognises filesystems on a mapped volume
-// (fs_exec.go runs mke2fs/e2fsck with argv, never a shell).
+// (adapter_filesystem.go runs mke2fs/e2fsck with argv, never a shell).
 type Filesystem interface {
 	// CheckMkfs says whether Mkfs can make fstype here (format asks before
 	// it writes anything): e2fsprogs' mke2fs, not BusyBox's applet.
@@ -121,4 +121,12 @@ type Devices interface {
 	// page cache (O_DIRECT; off and n multiples of 4096), to see what the
 	// device kept of a write.
 	ReadDirect(path string, off int64, n int) ([]byte, error)
+}
+
+// KernelFeatures says whether the running kernel can map a dm-crypt cipher.
+// Format asks before it writes anything: without dm-crypt or the tk()
+// ciphers the first mapping fails, and that came after the header was on
+// the device.
+type KernelFeatures interface {
+	CryptReady(cipher string) error
 }

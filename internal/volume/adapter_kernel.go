@@ -14,14 +14,6 @@ import (
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 )
 
-// KernelFeatures says whether the running kernel can map a dm-crypt cipher.
-// Format asks before it writes anything: without dm-crypt or the tk()
-// ciphers the first mapping fails, and that came after the header was on
-// the device.
-type KernelFeatures interface {
-	CryptReady(cipher string) error
-}
-
 // procKernel is KernelFeatures over libdevmapper's target list, /proc/crypto
 // and the module directory.
 type procKernel struct{ proc, modules string }
