@@ -25,14 +25,8 @@ func TestFormatOnDeviceThatDropsWrites(t *testing.T) {
 func TestHeaderRestoreOnDeviceThatDropsWrites(t *testing.T) {
 	w := newWorld(t)
 	m := w.manager()
-	ctx := context.Background()
 	dev := w.disk("vdb", diskSize)
-	if _, err := m.Format(ctx, FormatOptions{Device: dev, Name: "data", FS: FSNone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(ctx, CloseOptions{Name: "data"}); err != nil {
-		t.Fatal(err)
-	}
+	formatClosed(t, m, FormatOptions{Device: dev, Name: "data", FS: FSNone})
 	file := filepath.Join(w.dir, "data.hdr")
 	if _, err := m.HeaderBackup(dev, file); err != nil {
 		t.Fatal(err)
