@@ -3,6 +3,7 @@ package volume
 import (
 	"bytes"
 	"fmt"
+	"syscall"
 
 	"github.com/caamcrypt/caamcrypt/internal/header"
 )
@@ -24,7 +25,10 @@ func (m *Manager) verifyHeaderOnDevice(dev string, h *header.Header) error {
 			return fmt.Errorf("read back header copy %d of %s: %w", i+1, dev, err)
 		}
 		if !bytes.Equal(got, want) {
-			return fmt.Errorf("%s did not keep the header written to it (copy %d reads back different from the device): the device drops or corrupts writes; use another device", dev, i+1)
+			// EIO: the device failed to store what it acknowledged, an I/O
+			// error the kernel did not report.
+			return fmt.Errorf("%s did not keep the header written to it (copy %d reads back different from the device: "+
+				"it drops or corrupts writes; use another device): %w", dev, i+1, syscall.EIO)
 		}
 	}
 	m.log.WithField("device", dev).Debug("header read back from the device")

@@ -2,8 +2,10 @@ package volume
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -15,8 +17,8 @@ func TestFormatOnDeviceThatDropsWrites(t *testing.T) {
 	dev := w.disk("vdb", diskSize)
 	w.devices.dropsWrites = true
 	_, err := m.Format(context.Background(), FormatOptions{Device: dev, Name: "data", FS: FSNone})
-	if err == nil || !strings.Contains(err.Error(), "did not keep the header") {
-		t.Fatalf("Format on a device that drops writes = %v, want the read-back failure", err)
+	if !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "did not keep the header") {
+		t.Fatalf("Format on a device that drops writes = %v, want the read-back failure as an I/O error", err)
 	}
 	w.requireNothingLeft(t)
 }
