@@ -18,7 +18,9 @@ func TestPackageTestsInGuest(t *testing.T) {
 	ForEachFlavour(t, func(t *testing.T, f Flavour) {
 		m := New(t, Config{Flavour: f, Binaries: bins})
 		res := m.Boot(Boot{Steps: []Step{
-			{Name: "dm", Run: "cd /tmp && dm.test -test.v -test.count=1", MayFail: true},
+			// TestNoDeviceMapperIsOneQuietError needs a kernel without
+			// device-mapper: it runs on the build host, not here.
+			{Name: "dm", Run: "cd /tmp && dm.test -test.v -test.count=1 -test.skip '^TestNoDeviceMapperIsOneQuietError$'", MayFail: true},
 			{Name: "keyring", Run: "cd /tmp && keyring.test -test.v -test.count=1", MayFail: true},
 		}})
 		res.Require(t, "dm", "keyring")
