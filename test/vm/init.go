@@ -92,6 +92,12 @@ load_modules() {
 }
 
 load_modules ` + guestEarlyModules + ` >/dev/console 2>&1
+# The results channel's node may appear a moment after its driver loads
+# (virtio devices probe asynchronously); opening it before would create a
+# plain file in devtmpfs and every result would be lost (seen on armhf).
+i=0
+while [ ! -c /dev/` + results + ` ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+[ -c /dev/` + results + ` ] || echo "vm init: /dev/` + results + ` did not appear: step results will be missing" >/dev/console
 stty -F /dev/` + results + ` raw -echo 2>/dev/null
 exec 3>/dev/` + results + `
 
@@ -138,6 +144,9 @@ if [ $rc -eq 0 ]; then
 fi
 echo "` + markDone + `" >&3
 sync
+# A virtio console hands its data to QEMU asynchronously: give it a moment
+# before the power goes (a serial port has written it already).
+case ` + results + ` in hvc*) sleep 0.3 ;; esac
 poweroff -f
 `
 	return s
