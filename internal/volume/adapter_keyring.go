@@ -1,10 +1,6 @@
 package volume
 
-import (
-	"errors"
-
-	"github.com/caamcrypt/caamcrypt/internal/keyring"
-)
+import "github.com/caamcrypt/caamcrypt/internal/keyring"
 
 // kernelKeyring is Keyring over package keyring (keyctl(2); it traces its
 // calls with the payload redacted).
@@ -30,14 +26,9 @@ func (kernelKeyring) Search(keyType, desc string, ring keyring.Ring) (keyring.Ke
 	return keyring.Search(keyType, desc, ring)
 }
 
-// Unlink removes the key from ring and from the session keyring, where
-// AddLogon may have linked it as well; not being linked there is fine.
+// Unlink removes the key from ring. AddLogon links nothing else to the key
+// (MakeVisible links ring itself into the session keyring), so no other
+// link is left to remove.
 func (kernelKeyring) Unlink(id keyring.KeyID, ring keyring.Ring) error {
-	err := keyring.Unlink(id, ring)
-	if ring != keyring.Session {
-		if serr := keyring.Unlink(id, keyring.Session); serr != nil && !errors.Is(serr, keyring.ErrNotFound) && err == nil {
-			return serr
-		}
-	}
-	return err
+	return keyring.Unlink(id, ring)
 }
