@@ -3,6 +3,7 @@ package dm
 import (
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,10 +35,16 @@ func FuzzParseCryptParams(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ParseCryptParams(s)
 		// Only a key long enough to be key material (8+ bytes in hex) that
-		// appears once in s is looked for in messages: a short key field
-		// may match the message's own words.
+		// appears nowhere else is looked for in messages: a short key field
+		// may match the message's own words, and another field, quoted
+		// with %q (escapes such as \x00 spelled out), may contain it.
 		fields := strings.Fields(s)
 		keyElsewhere := len(fields) < 2 || len(fields[1]) < 16 || strings.Count(s, fields[1]) > 1
+		for i, f := range fields {
+			if i != 1 && !keyElsewhere && strings.Contains(strconv.Quote(f), fields[1]) {
+				keyElsewhere = true
+			}
+		}
 		if err != nil {
 			if !reflect.DeepEqual(p, CryptParams{}) {
 				t.Fatalf("ParseCryptParams returned %+v and an error: %v", p, err)
