@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -32,6 +33,7 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 	var out []Mount
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Split(scanNewlines)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		if strings.TrimSpace(line) == "" {
@@ -47,6 +49,20 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	return out, nil
+}
+
+// scanNewlines splits at '\n' only. bufio.ScanLines also drops a '\r'
+// before the newline, but the kernel does not escape '\r' in mountinfo: a
+// mount whose source or super options end in '\r' would lose it, and the
+// line would no longer parse (found by FuzzParseMountinfo).
+func scanNewlines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 func parseMountLine(line string) (Mount, error) {

@@ -64,3 +64,15 @@ func TestUnescapeOctal(t *testing.T) {
 		}
 	}
 }
+
+// The kernel does not escape '\r', so a source may end in one; it must
+// survive the line split (bufio.ScanLines would drop it before "\n").
+func TestParseMountinfoCarriageReturn(t *testing.T) {
+	ms, err := ParseMountinfo(strings.NewReader("40 22 253:3 / /mnt rw - ext4 src\r\n41 22 8:1 / /b rw - ext4 /dev/sda1 rw\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].Source != "src\r" || ms[1].SuperOptions != "rw\r" {
+		t.Fatalf("got %+v", ms)
+	}
+}
