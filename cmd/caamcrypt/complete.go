@@ -25,29 +25,11 @@ func complete(app *cli.App, words []string, w io.Writer) {
 		words = []string{""}
 	}
 	typed, cur := words[:len(words)-1], words[len(words)-1]
-	flags, commands := app.Flags, app.Commands
-	inCommand := false
-	for i := 0; i < len(typed); {
-		a := typed[i]
-		if isOption(a) {
-			n := optionWidth(flags, typed[i:])
-			if findFlag(flags, a) == nil {
-				n = optionWidth(app.Flags, typed[i:])
-			}
-			if n == 2 && i == len(typed)-1 {
-				return // the value of an option: a file, a name, a number
-			}
-			if n == 1 && i == len(typed)-1 && takesValue(flags, app.Flags, a) {
-				return
-			}
-			i += n
-			continue
-		}
-		if c := findCommand(commands, a); c != nil {
-			flags, commands, inCommand = c.Flags, c.Subcommands, true
-		}
-		i++
+	walk := walkArgs(app, typed)
+	if n := len(walk.words); n > 0 && walk.words[n-1].valueDue {
+		return // the value of an option: a file, a name, a number
 	}
+	flags, commands, inCommand := walk.flags, walk.commands, walk.found
 	if strings.HasPrefix(cur, "-") {
 		printOptions(w, flags)
 		if inCommand {
@@ -61,20 +43,6 @@ func complete(app *cli.App, words []string, w io.Writer) {
 			fmt.Fprintln(w, c.Name)
 		}
 	}
-}
-
-// takesValue reports whether option (without "=value") is one of flags or
-// globals that takes a value.
-func takesValue(flags, globals []cli.Flag, option string) bool {
-	if strings.Contains(option, "=") {
-		return false
-	}
-	f := findFlag(flags, option)
-	if f == nil {
-		f = findFlag(globals, option)
-	}
-	v, ok := f.(cli.DocGenerationFlag)
-	return ok && v.TakesValue()
 }
 
 func printOptions(w io.Writer, flags []cli.Flag) {
