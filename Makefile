@@ -67,8 +67,11 @@ vmtest: build caamsim
 # The long reliability run (crash states, power cuts, I/O errors and every
 # test that prints @@RELIABILITY figures), then one table of the figures
 # (also in $(BIN)/reliability.md). Hours on a loaded 2-core machine.
+# CAAMCRYPT_VM_RELIABILITY=full: every pause point with every signal, hostile
+# cases in both flavours; the fuzz targets run FUZZTIME each into the same log.
 reliability: deps build caamsim
-	CAAMCRYPT_VM=required CAAMCRYPT_RELIABILITY=long $(GO) test -count=1 -v -timeout 300m ./... 2>&1 | tee $(BIN)/reliability.log | grep -E '^\s*(--- |FAIL|ok|vm:)' ; rc=$${PIPESTATUS[0]}; \
+	CAAMCRYPT_VM=required CAAMCRYPT_RELIABILITY=long CAAMCRYPT_VM_RELIABILITY=full $(GO) test -count=1 -v -timeout 300m ./... 2>&1 | tee $(BIN)/reliability.log | grep -E '^\s*(--- |FAIL|ok|vm:)' ; rc=$${PIPESTATUS[0]}; \
+	test/fuzz/run.sh $(FUZZTIME) 2>&1 | tee -a $(BIN)/reliability.log | grep '@@RELIABILITY' ; [ $${PIPESTATUS[0]} = 0 ] || rc=1; \
 	$(GO) run ./test/reliability/cmd/table < $(BIN)/reliability.log | tee $(BIN)/reliability.md; exit $$rc
 
 test: deps unit fuzz-smoke vmtest yocto-check

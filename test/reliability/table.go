@@ -46,13 +46,14 @@ var known = map[string]groupInfo{
 	"crash-states":         {"Crash states replayed (dm-log-writes), per operation", "states", "violations", 0},
 	"crash-violations":     {"Crash-state violations, per operation and invariant", "of states", "violations", 1},
 	"crash-volumes-opened": {"Replayed volume states opened in the guest", "opened", "failed", 2},
-	"power-cuts":           {"Hard power cuts (QEMU killed), per operation", "cuts", "volumes lost", 3},
-	"io-errors":            {"I/O errors under dm-flakey / dm-error", "cases", "hung or unclean", 4},
-	"bad-inputs":           {"Bad inputs", "tried", "not refused cleanly", 5},
-	"fuzz":                 {"Fuzzing, per target", "executions", "failures", 6},
-	"signals":              {"Signals (SIGINT/SIGTERM) at many points", "tried", "bad", 7},
-	"kill-points":          {"kill -9 at named points", "tried", "bad", 8},
-	"hostile-env":          {"Minimal and hostile environments", "tried", "bad", 9},
+	"crash-joint":          {"Crash states of key disk and volume together (one log), per operation", "states", "violations", 3},
+	"power-cuts":           {"Hard power cuts (QEMU killed), per operation", "cuts", "volumes lost", 4},
+	"io-errors":            {"I/O errors under dm-flakey / dm-error", "cases", "hung or unclean", 5},
+	"bad-inputs":           {"Bad inputs", "tried", "not refused cleanly", 6},
+	"fuzz":                 {"Fuzzing, per target", "executions", "failures", 7},
+	"signals":              {"Signals (SIGINT/SIGTERM) at many points", "tried", "bad", 8},
+	"kill-points":          {"kill -9 at named points", "tried", "bad", 9},
+	"hostile-env":          {"Minimal and hostile environments", "tried", "bad", 10},
 }
 
 // Parse reads figure lines from r; other lines are ignored. A malformed

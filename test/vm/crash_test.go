@@ -38,21 +38,36 @@ import (
 // the short version bounds the guest checks to a few minutes.
 func TestCrashStates(t *testing.T) {
 	long := os.Getenv("CAAMCRYPT_RELIABILITY") == "long"
-	samples, guestCap := 12, 45
-	if long {
-		samples, guestCap = 1500, 200
-	}
-	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_SAMPLES")); err == nil && n >= 0 {
-		samples = n
-	}
-	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_GUEST")); err == nil && n >= 3 {
-		guestCap = n
-	}
 	seed := int64(20261130)
 	if s := os.Getenv("CAAMCRYPT_CRASH_SEED"); s != "" {
 		seed, _ = strconv.ParseInt(s, 10, 64)
 	}
-	t.Logf("crash states: seed %d, %d samples per operation, at most %d volume states opened in the guest", seed, samples, guestCap)
+	ForEachFlavour(t, func(t *testing.T, f Flavour) {
+		// The udev flavour (systemd-udevd probing every new mapping while
+		// caamcrypt works) replays the volume operations, sampled more
+		// thinly in the short run; the long run replays every operation
+		// with the full counts in both flavours.
+		ops, samples, guestCap := crashOps, 12, 45
+		if f == Udev && !long {
+			ops, samples, guestCap = crashOpsNamed("format", "open-write-close"), 6, 12
+		}
+		if long {
+			samples, guestCap = 1500, 200
+		}
+		if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_SAMPLES")); err == nil && n >= 0 {
+			samples = n
+		}
+		if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_GUEST")); err == nil && n >= 3 {
+			guestCap = n
+		}
+		crashStates(t, f, ops, samples, guestCap, seed)
+	})
+}
+
+// crashStates records ops in one guest of flavour f and replays them (see
+// TestCrashStates).
+func crashStates(t *testing.T, flavour Flavour, ops []crashOp, samples, guestCap int, seed int64) {
+	t.Logf("crash states (%s): seed %d, %d samples per operation, at most %d volume states opened in the guest", flavour, seed, samples, guestCap)
 	start := time.Now()
 
 	const volMiB = 16
@@ -64,7 +79,7 @@ func TestCrashStates(t *testing.T) {
 		{Name: "states", SizeMiB: guestCap * volMiB},
 	}
 	m := New(t, Config{
-		Flavour:      NoUdev,
+		Flavour:      flavour,
 		Disks:        disks,
 		Binaries:     map[string]string{"/usr/bin/caamcrypt": MustBuildGo(t, "./cmd/caamcrypt")},
 		ExtraModules: []Module{CaamsimModule(t, ""), hostKernelModule(t, "dm-log-writes")},
@@ -88,7 +103,7 @@ func TestCrashStates(t *testing.T) {
 	steps := []volStep{
 		{"log-writes", "mkdir -p /data && " + lw("lwk", K, LK) + " && " + lw("lwv", V, LV) + " && mount /dev/mapper/lwk /data", 0},
 	}
-	for _, op := range crashOps {
+	for _, op := range ops {
 		run := crashFlushFn
 		if op.prep != "" {
 			run += op.prep + " && "
@@ -141,7 +156,7 @@ func TestCrashStates(t *testing.T) {
 	volOps := map[string]bool{}
 	curK, curV := baseKeys, baseVol
 	posK, posV := 0, 0
-	for _, op := range crashOps {
+	for _, op := range ops {
 		// Key file system: every state of the window, on the host.
 		sK, eK := crashWindow(t, logK, op.name)
 		if err := logK.ApplyRange(curK, posK, sK); err != nil {
@@ -213,7 +228,7 @@ func TestCrashStates(t *testing.T) {
 		t.Logf("%s: volume %d writes, %d durable points, %d distinct states", op.name, wV, fV, len(seenV))
 		// Share the guest's capacity among the volume operations; keep
 		// the first and last states and a seeded sample of the rest.
-		guestStates = append(guestStates, crashPick(opStates, guestCap/crashVolumeOps(), rng, func(s volState) string { return s.name })...)
+		guestStates = append(guestStates, crashPick(opStates, guestCap/crashVolumeOps(ops), rng, func(s volState) string { return s.name })...)
 	}
 
 	// Power-on 3: open every chosen volume state in the guest.
@@ -287,8 +302,15 @@ done
 	}
 	t.Logf("guest opened %d volume states in %s", len(guestStates), time.Since(gstart).Round(time.Second))
 
+	// Each flavour has its own rows; the udev rows carry the flavour.
+	kase := func(op string) string {
+		if flavour == Udev {
+			return op + " (udev)"
+		}
+		return op
+	}
 	total, bad := 0, 0
-	for _, op := range crashOps {
+	for _, op := range ops {
 		nb := 0
 		invs := make([]string, 0, len(viol[op.name]))
 		for inv, c := range viol[op.name] {
@@ -297,11 +319,11 @@ done
 		}
 		sort.Strings(invs)
 		for _, inv := range invs {
-			reliabilityLine("crash-violations", op.name+": "+inv, checked[op.name], viol[op.name][inv])
+			reliabilityLine("crash-violations", kase(op.name)+": "+inv, checked[op.name], viol[op.name][inv])
 		}
-		reliabilityLine("crash-states", op.name, checked[op.name], nb)
+		reliabilityLine("crash-states", kase(op.name), checked[op.name], nb)
 		if volOps[op.name] {
-			reliabilityLine("crash-volumes-opened", op.name, opened[op.name], viol[op.name]["wrong-key"]+viol[op.name]["fs-unclean"]+viol[op.name]["open-failed"])
+			reliabilityLine("crash-volumes-opened", kase(op.name), opened[op.name], viol[op.name]["wrong-key"]+viol[op.name]["fs-unclean"]+viol[op.name]["open-failed"])
 		}
 		t.Logf("%s: %d crash states checked, %d violations %v", op.name, checked[op.name], nb, viol[op.name])
 		total += checked[op.name]
@@ -341,9 +363,22 @@ var crashOps = []crashOp{
 // busybox dd with conv=fsync and no data fsyncs the device: a flush.
 const crashFlushFn = "crash_flush() { sync && for d in lwk lwv; do dd if=/dev/zero of=/dev/mapper/$d bs=512 count=0 conv=notrunc,fsync 2>/dev/null || return 1; done; }\n"
 
-func crashVolumeOps() int {
-	n := 0
+// crashOpsNamed returns the rows of crashOps with these names, in order.
+func crashOpsNamed(names ...string) []crashOp {
+	var out []crashOp
 	for _, op := range crashOps {
+		for _, n := range names {
+			if op.name == n {
+				out = append(out, op)
+			}
+		}
+	}
+	return out
+}
+
+func crashVolumeOps(ops []crashOp) int {
+	n := 0
+	for _, op := range ops {
 		if op.volume {
 			n++
 		}
