@@ -24,6 +24,19 @@ import (
 // the payload is mapped: a stale key or foreign blob fails with
 // fail.ErrWrongKey and leaves nothing mapped. Any failure undoes every step.
 func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error) {
+	return m.open(ctx, o, nil)
+}
+
+// resolvedSpec is a device spec already resolved (by OpenAll, which needs
+// the path to order its entries), with the header the lookup read.
+type resolvedSpec struct {
+	dev   string
+	found *blockdev.Found
+	err   error
+}
+
+// open is Open; pre, when not nil, is o.Device resolved.
+func (m *Manager) open(ctx context.Context, o OpenOptions, pre *resolvedSpec) (v *Volume, err error) {
 	ring, err := o.normalize(m.cfg.Keyring)
 	if err != nil {
 		return nil, err
@@ -31,7 +44,13 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 	if o.Device == "" {
 		return m.openByName(o)
 	}
-	dev, found, err := m.resolveHeader(o.Device)
+	var dev string
+	var found *blockdev.Found
+	if pre != nil {
+		dev, found, err = pre.dev, pre.found, pre.err
+	} else {
+		dev, found, err = m.resolveHeader(o.Device)
+	}
 	if err != nil {
 		return nil, err
 	}
