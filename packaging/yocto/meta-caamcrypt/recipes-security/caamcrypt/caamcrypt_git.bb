@@ -28,6 +28,9 @@ PV = "0.1+git"
 # (-X main.version=...), with the commit: go.bbclass puts GO_EXTRA_LDFLAGS
 # into -ldflags.
 GO_EXTRA_LDFLAGS:append = " -X main.version=${PV}-${@d.getVar('SRCREV')[:12]}"
+# The Makefile's GO_TAGS: urfave/cli without its unused man/markdown
+# generators (smaller binary, faster start).
+GOBUILDFLAGS:append = " -tags urfave_cli_no_docs"
 
 # do_compile has no network: every module go list needs is fetched in
 # do_fetch by the gomod:// fetcher from the SRC_URI entries in
