@@ -15,6 +15,10 @@ KDIR      ?= /lib/modules/$(KVER)/build
 VERSION   ?= $(shell packaging/cross/version.sh)
 VERSION   := $(VERSION)
 GO_LDFLAGS := -X main.version=$(VERSION)
+# Build tags of every shipped binary: urfave/cli without its man/markdown
+# generators (blackfriday, md2man), which the program never calls; they
+# cost 0.33 MB and most of the start-up's package init time.
+GO_TAGS   ?= urfave_cli_no_docs
 
 # Debian packages the build, the tests and the QEMU rig need.
 DEB_PACKAGES := gcc make pkg-config libdevmapper-dev dmsetup keyutils e2fsprogs \
@@ -37,7 +41,7 @@ print-deb-packages:
 all: build
 
 build:
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -trimpath -ldflags "$(GO_LDFLAGS)" -o $(BIN)/caamcrypt ./cmd/caamcrypt
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -trimpath -tags "$(GO_TAGS)" -ldflags "$(GO_LDFLAGS)" -o $(BIN)/caamcrypt ./cmd/caamcrypt
 
 print-version:
 	@echo $(VERSION)
@@ -99,7 +103,7 @@ cross: cross-arm64 cross-armhf
 cross-arm64 cross-armhf: cross-%:
 	@mkdir -p $(BIN)
 	test/cross/cgo-env.sh $* >$(BIN)/environment-setup-debian-$*
-	VERSION=$(VERSION) packaging/cross/build.sh $(BIN)/environment-setup-debian-$* $(if $(filter armhf,$*),arm,$*) $(BIN)/caamcrypt-$*
+	VERSION=$(VERSION) GO_TAGS="$(GO_TAGS)" packaging/cross/build.sh $(BIN)/environment-setup-debian-$* $(if $(filter armhf,$*),arm,$*) $(BIN)/caamcrypt-$*
 
 # The manual page is generated from the command definitions (a test keeps
 # the committed copy equal to them); the bash completion asks the program.

@@ -31,6 +31,16 @@ var Host = Resolver{Dev: "/dev", Sys: "/sys", ProcPartitions: "/proc/partitions"
 // Resolve resolves spec on the running system; see Resolver.Resolve.
 func Resolve(spec string) (string, error) { return Host.Resolve(spec) }
 
+// ResolveHeader is Resolver.ResolveHeader on the host's /dev and /sys.
+func ResolveHeader(spec string) (string, *Found, error) { return Host.ResolveHeader(spec) }
+
+// Found is the caamcrypt header a UUID=/LABEL= lookup read and matched, so
+// that the caller need not read the device a second time.
+type Found struct {
+	Header *header.Header
+	Report header.ReadReport
+}
+
 // Resolve returns the device path for spec:
 //
 //   - an absolute path is returned as is, once it exists;
@@ -48,18 +58,26 @@ func Resolve(spec string) (string, error) { return Host.Resolve(spec) }
 // Two devices with the same UUID or label (a cloned disk) are refused
 // rather than guessed (fail.ErrRefused); nothing found wraps fail.ErrNotFound.
 func (r Resolver) Resolve(spec string) (string, error) {
+	path, _, err := r.ResolveHeader(spec)
+	return path, err
+}
+
+// ResolveHeader is Resolve that also returns the header it matched a
+// UUID=/LABEL= spec with (nil for a path, PARTUUID=/PARTLABEL=, or a by-*
+// link taken as it is).
+func (r Resolver) ResolveHeader(spec string) (string, *Found, error) {
 	key, val, ok := strings.Cut(spec, "=")
 	if !ok {
 		if !filepath.IsAbs(spec) {
-			return "", fmt.Errorf("%w: device %q must be an absolute path, UUID=... or LABEL=...", fail.ErrUsage, spec)
+			return "", nil, fmt.Errorf("%w: device %q must be an absolute path, UUID=... or LABEL=...", fail.ErrUsage, spec)
 		}
 		if _, err := os.Stat(spec); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("%w: device %s does not exist: %w", fail.ErrNotFound, spec, err)
+				return "", nil, fmt.Errorf("%w: device %s does not exist: %w", fail.ErrNotFound, spec, err)
 			}
-			return "", fmt.Errorf("device %s: %w", spec, err)
+			return "", nil, fmt.Errorf("device %s: %w", spec, err)
 		}
-		return spec, nil
+		return spec, nil, nil
 	}
 	var match func(*header.Header) bool
 	var linkDir, linkName string
@@ -78,65 +96,77 @@ func (r Resolver) Resolve(spec string) (string, error) {
 	case "PARTLABEL":
 		linkDir, linkName = "by-partlabel", udevEncode(val)
 	default:
-		return "", fmt.Errorf("%w: device %q: expected a path, UUID=, LABEL=, PARTUUID= or PARTLABEL=", fail.ErrUsage, spec)
+		return "", nil, fmt.Errorf("%w: device %q: expected a path, UUID=, LABEL=, PARTUUID= or PARTLABEL=", fail.ErrUsage, spec)
 	}
 	link, linkErr := filepath.EvalSymlinks(filepath.Join(r.Dev, "disk", linkDir, linkName))
 	if match != nil {
-		if linkErr == nil && headerMatches(link, match) {
-			return link, nil
+		if linkErr == nil {
+			if f := headerMatches(link, match); f != nil {
+				return link, f, nil
+			}
 		}
-		found, err := r.scan(match)
+		found, hdrs, err := r.scan(match)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		switch len(found) {
 		case 1:
-			return found[0], nil
+			return found[0], hdrs[0], nil
 		case 0:
 		default:
-			return "", fmt.Errorf("%w: %s matches several devices (%s); a cloned disk? Name the device by path", fail.ErrRefused, spec, strings.Join(found, ", "))
+			return "", nil, fmt.Errorf("%w: %s matches several devices (%s); a cloned disk? Name the device by path", fail.ErrRefused, spec, strings.Join(found, ", "))
 		}
 	}
 	if linkErr == nil {
-		return link, nil
+		return link, nil, nil
 	}
-	return "", fmt.Errorf("%w: no device with %s (no caamcrypt header matches and no /dev/disk/%s link)", fail.ErrNotFound, spec, linkDir)
+	return "", nil, fmt.Errorf("%w: no device with %s (no caamcrypt header matches and no /dev/disk/%s link)", fail.ErrNotFound, spec, linkDir)
 }
 
-// headerMatches reports whether path holds a valid caamcrypt header that
-// match accepts. Unreadable devices (no medium, no permission) do not match.
-func headerMatches(path string, match func(*header.Header) bool) bool {
+// headerMatches returns the valid caamcrypt header of path when match
+// accepts it, else nil. Unreadable devices (no medium, no permission) do
+// not match.
+func headerMatches(path string, match func(*header.Header) bool) *Found {
 	f, err := os.Open(path)
 	if err != nil {
 		logrus.WithFields(logrus.Fields{"pkg": "blockdev", "call": "open", "path": path, "err": err}).Debug("skip device")
-		return false
+		return nil
 	}
 	defer f.Close()
-	h, _, err := header.Read(f)
+	h, rep, err := header.Read(f)
 	logrus.WithFields(logrus.Fields{"pkg": "blockdev", "call": "read header", "path": path, "err": err}).Debug("scan for caamcrypt header")
-	return err == nil && match(h)
+	if err != nil || !match(h) {
+		return nil
+	}
+	return &Found{Header: h, Report: rep}
 }
 
 // scan reads every block device with a non-zero size and returns the
-// paths whose caamcrypt header matches, sorted.
-func (r Resolver) scan(match func(*header.Header) bool) ([]string, error) {
+// paths whose caamcrypt header matches, sorted, with those headers.
+func (r Resolver) scan(match func(*header.Header) bool) ([]string, []*Found, error) {
 	names, err := r.blockDevices()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var found []string
+	hdrs := map[string]*Found{}
 	for _, n := range names {
 		if size, err := os.ReadFile(filepath.Join(r.Sys, "class", "block", n, "size")); err == nil && strings.TrimSpace(string(size)) == "0" {
 			continue // empty loop device or drive without medium
 		}
 		// sysfs writes '/' in names (cciss/c0d0) as '!'.
 		p := filepath.Join(r.Dev, strings.ReplaceAll(n, "!", "/"))
-		if headerMatches(p, match) {
+		if f := headerMatches(p, match); f != nil {
 			found = append(found, p)
+			hdrs[p] = f
 		}
 	}
 	sort.Strings(found)
-	return found, nil
+	out := make([]*Found, len(found))
+	for i, p := range found {
+		out[i] = hdrs[p]
+	}
+	return found, out, nil
 }
 
 // blockDevices lists kernel block device names from /sys/class/block, or

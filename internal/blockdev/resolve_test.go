@@ -210,3 +210,37 @@ func TestUdevEncode(t *testing.T) {
 		}
 	}
 }
+
+// ResolveHeader hands back the header it matched (scan and link paths), so
+// an open by UUID=/LABEL= reads the device once; a path or a link taken as
+// it is comes with none.
+func TestResolveHeaderReturnsMatchedHeader(t *testing.T) {
+	tr := newTree(t)
+	data := tr.device("vdb", uuidData, "data")
+	logs := tr.device("vdc", uuidLogs, "my logs")
+	tr.link("by-uuid", uuidLogs.String(), "../../vdc")
+	plain := tr.device("vdd", uuid.UUID{}, "")
+	tr.link("by-label", "rawfs", "../../vdd")
+	for spec, want := range map[string]struct {
+		path  string
+		id    uuid.UUID
+		label string
+	}{
+		"LABEL=data":                {data, uuidData, "data"},
+		"UUID=" + uuidLogs.String(): {logs, uuidLogs, "my logs"},
+	} {
+		got, f, err := tr.r.ResolveHeader(spec)
+		if err != nil || got != want.path || f == nil {
+			t.Fatalf("ResolveHeader(%q) = %q, %v, %v; want %q with a header", spec, got, f, err, want.path)
+		}
+		if f.Header.UUID != want.id || f.Header.Label != want.label || f.Report.Damaged() {
+			t.Errorf("ResolveHeader(%q) header UUID %s label %q damaged %v", spec, f.Header.UUID, f.Header.Label, f.Report.Damaged())
+		}
+	}
+	for spec, want := range map[string]string{data: data, "LABEL=rawfs": plain} {
+		got, f, err := tr.r.ResolveHeader(spec)
+		if err != nil || got != want || f != nil {
+			t.Errorf("ResolveHeader(%q) = %q, %v, %v; want %q and no header", spec, got, f, err, want)
+		}
+	}
+}

@@ -4,7 +4,9 @@ package volume
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +23,40 @@ import (
 type osDevices struct{}
 
 func (osDevices) Resolve(spec string) (string, error) { return blockdev.Resolve(spec) }
+
+// ResolveHeader also returns the header a UUID=/LABEL= lookup read.
+func (osDevices) ResolveHeader(spec string) (string, *blockdev.Found, error) {
+	return blockdev.ResolveHeader(spec)
+}
+
+// Holders names the device-mapper devices holding path, from
+// /sys/dev/block/<maj:min>/holders: the kernel links a mapping there as
+// soon as a table using the device is loaded (dm_get_device). ok is false
+// without sysfs or for a path that is not a block device.
+func (osDevices) Holders(path string) ([]string, bool) {
+	id, err := blockID(path)
+	if err != nil || id == "" {
+		return nil, false
+	}
+	dir := filepath.Join("/sys/dev/block", id, "holders")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, false
+	}
+	var names []string
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "dm", "name"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a holder of another kind (md, bcache)
+		}
+		if err != nil {
+			return nil, false
+		}
+		names = append(names, strings.TrimSpace(string(b)))
+	}
+	logrus.WithFields(logrus.Fields{"pkg": "volume", "path": path, "holders": names}).Debug("device-mapper holders from sysfs")
+	return names, true
+}
 
 func (osDevices) Open(path string, write, excl bool) (BlockDev, error) {
 	flags := os.O_RDONLY | unix.O_CLOEXEC

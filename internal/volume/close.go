@@ -26,7 +26,7 @@ func (m *Manager) Close(ctx context.Context, o CloseOptions) error {
 	if err != nil {
 		return err
 	}
-	names, err := m.mappingsOf(dev)
+	names, err := m.mappingsOf(dev, nil)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (m *Manager) closeName(ctx context.Context, name string) error {
 	}
 	defer unlock()
 	log := m.log.WithField("name", name)
-	m.removeLeftovers(name)
+	m.removeLeftovers(name, nil)
 
 	info, err := m.d.mapper.Info(name)
 	if err != nil {

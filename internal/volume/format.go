@@ -43,7 +43,7 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 	if o.Name == "" {
 		o.Name = defaultName(o.Label, dev)
 	}
-	unlock, err := m.lockVolume(ctx, dev, o.Name)
+	unlock, _, err := m.lockVolume(ctx, dev, o.Name)
 	if err != nil {
 		return nil, err
 	}

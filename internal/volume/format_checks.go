@@ -35,7 +35,7 @@ func (m *Manager) openForFormat(dev string, force bool) (BlockDev, error) {
 	if err != nil {
 		return nil, fmt.Errorf("check whether %s is in use: %w", dev, err)
 	}
-	maps, err := m.mappingsOf(dev)
+	maps, err := m.mappingsOf(dev, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -104,22 +104,25 @@ func (m *Manager) lockDevice(ctx context.Context, dev string) (func(), error) {
 
 // lockVolume checks name, takes the lock of dev and then the name's, and
 // removes what a killed run of this volume left (removeLeftovers; no live
-// run uses it while the name is locked). unlock releases both locks.
-func (m *Manager) lockVolume(ctx context.Context, dev, name string) (unlock func(), err error) {
+// run uses it while the name is locked). unlock releases both locks; seen
+// is the list of device-mapper names taken under them (nil if unreadable),
+// already without what was removed.
+func (m *Manager) lockVolume(ctx context.Context, dev, name string) (unlock func(), seen dmSeen, err error) {
 	if err := ValidName(name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	unlockDev, err := m.lockDevice(ctx, dev)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	unlockName, err := m.d.locker.Lock(ctx, name)
 	if err != nil {
 		unlockDev()
-		return nil, err
+		return nil, nil, err
 	}
-	m.removeLeftovers(name)
-	return func() { unlockName(); unlockDev() }, nil
+	seen = m.listNames()
+	m.removeLeftovers(name, seen)
+	return func() { unlockName(); unlockDev() }, seen, nil
 }
 
 // lockDirError classifies a lock file that cannot be made: no writable

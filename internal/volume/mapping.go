@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -125,10 +126,44 @@ func (m *Manager) verifyCheck(u *undoStack, name string, id uuid.UUID, spec cryp
 	return nil
 }
 
+// dmSeen is the set of device-mapper names one DM_LIST_DEVICES returned,
+// taken under the volume lock so that an open asks the kernel about a name
+// only when it exists (one ioctl in place of one per name and per mapping).
+// nil means the list could not be read: every name may exist.
+type dmSeen map[string]bool
+
+// listNames lists the device-mapper names once; on failure it returns nil
+// and callers fall back to asking per name.
+func (m *Manager) listNames() dmSeen {
+	entries, err := m.d.mapper.List()
+	if err != nil {
+		m.log.WithError(err).Debug("cannot list device-mapper devices; looking names up one by one")
+		return nil
+	}
+	s := make(dmSeen, len(entries))
+	for _, e := range entries {
+		s[e.Name] = true
+	}
+	return s
+}
+
+// mayExist reports whether name can be a mapping: listed, or no list.
+func (s dmSeen) mayExist(name string) bool { return s == nil || s[name] }
+
+// forget drops a name removed since the list was taken.
+func (s dmSeen) forget(name string) {
+	if s != nil {
+		delete(s, name)
+	}
+}
+
 // removeStaleCheck removes a key-check mapping a killed run left behind.
 // Callers hold the volume lock, so no live run is using it.
-func (m *Manager) removeStaleCheck(name string) {
+func (m *Manager) removeStaleCheck(name string, seen dmSeen) {
 	cn := checkName(name)
+	if !seen.mayExist(cn) {
+		return
+	}
 	info, err := m.d.mapper.Info(cn)
 	if err != nil || !info.Exists {
 		return
@@ -136,7 +171,9 @@ func (m *Manager) removeStaleCheck(name string) {
 	m.log.WithField("mapping", cn).Warn("removing stale key-check mapping left by an interrupted run")
 	if err := m.removeMapping(cn); err != nil {
 		m.log.WithError(err).WithField("mapping", cn).Warn("cannot remove stale key-check mapping")
+		return
 	}
+	seen.forget(cn)
 }
 
 // removeLeftovers removes what a run of volume name killed with -9 left
@@ -145,9 +182,14 @@ func (m *Manager) removeStaleCheck(name string) {
 // second is left by a kill between the kernel's resume and libdevmapper's
 // mknod on a system without udev (docs/caam-abi.md §7; seen in the QEMU
 // rig): it cannot be mounted, checked or mapped again under its name, and
-// close could not look up its mounts. Callers hold the volume lock.
-func (m *Manager) removeLeftovers(name string) {
-	m.removeStaleCheck(name)
+// close could not look up its mounts. Callers hold the volume lock; seen
+// (nil: unknown) spares the lookups of names that do not exist and is
+// updated for what is removed.
+func (m *Manager) removeLeftovers(name string, seen dmSeen) {
+	m.removeStaleCheck(name, seen)
+	if !seen.mayExist(name) {
+		return
+	}
 	info, err := m.d.mapper.Info(name)
 	if err != nil || !info.Exists || info.OpenCount != 0 {
 		return
@@ -162,7 +204,9 @@ func (m *Manager) removeLeftovers(name string) {
 	m.log.WithField("mapping", name).Warnf("removing mapping without device node %s left by an interrupted run", node)
 	if err := m.removeMapping(name); err != nil {
 		m.log.WithError(err).WithField("mapping", name).Warn("cannot remove mapping without device node")
+		return
 	}
+	seen.forget(name)
 }
 
 // mappedTable is the crypt table of one mapping.
@@ -199,18 +243,54 @@ func (m *Manager) sameDevice(ref, dev string) bool {
 	return err == nil && id != "" && ref == id
 }
 
-// mappingsOf lists the dm-crypt mappings (other than key-check ones) over dev.
-func (m *Manager) mappingsOf(dev string) ([]string, error) {
+// holderLister is implemented by Devices that can name the device-mapper
+// devices holding a block device without asking device-mapper.
+type holderLister interface {
+	// Holders returns the names of the device-mapper devices whose tables
+	// use path; ok is false when it cannot tell (then all are scanned).
+	Holders(path string) (names []string, ok bool)
+}
+
+// mappingsOf lists the dm-crypt mappings (other than key-check ones) over
+// dev. The kernel records every mapping that uses a device as its holder
+// (sysfs holders/): only those are looked at, so the cost does not grow
+// with the number of unrelated mappings; without that list every mapping
+// is scanned: those in seen (a list taken under the device's lock, so no
+// caamcrypt can have mapped dev since), or a fresh list when seen is nil.
+func (m *Manager) mappingsOf(dev string, seen dmSeen) ([]string, error) {
+	if hl, ok := m.d.devices.(holderLister); ok {
+		if names, ok := hl.Holders(dev); ok {
+			return m.cryptMappingsOver(dev, names)
+		}
+	}
+	if seen != nil {
+		names := make([]string, 0, len(seen))
+		for n := range seen {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return m.cryptMappingsOver(dev, names)
+	}
 	entries, err := m.d.mapper.List()
 	if err != nil {
 		return nil, fmt.Errorf("list device-mapper devices: %w", err)
 	}
-	var names []string
+	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name, checkPrefix) {
+		names = append(names, e.Name)
+	}
+	return m.cryptMappingsOver(dev, names)
+}
+
+// cryptMappingsOver returns those of the candidates that are dm-crypt
+// mappings over dev, leaving out key-check mappings.
+func (m *Manager) cryptMappingsOver(dev string, candidates []string) ([]string, error) {
+	var names []string
+	for _, n := range candidates {
+		if strings.HasPrefix(n, checkPrefix) {
 			continue
 		}
-		mt, ok, err := m.cryptTable(e.Name)
+		mt, ok, err := m.cryptTable(n)
 		if err != nil {
 			if errors.Is(err, dm.ErrNotFound) {
 				continue // removed meanwhile
@@ -218,7 +298,7 @@ func (m *Manager) mappingsOf(dev string) ([]string, error) {
 			return nil, err
 		}
 		if ok && m.sameDevice(mt.Params.Device, dev) {
-			names = append(names, e.Name)
+			names = append(names, n)
 		}
 	}
 	return names, nil

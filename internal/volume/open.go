@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/caamcrypt/caamcrypt/dm"
+	"github.com/caamcrypt/caamcrypt/internal/blockdev"
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 	"github.com/caamcrypt/caamcrypt/internal/header"
 )
@@ -23,6 +24,19 @@ import (
 // the payload is mapped: a stale key or foreign blob fails with
 // fail.ErrWrongKey and leaves nothing mapped. Any failure undoes every step.
 func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error) {
+	return m.open(ctx, o, nil)
+}
+
+// resolvedSpec is a device spec already resolved (by OpenAll, which needs
+// the path to order its entries), with the header the lookup read.
+type resolvedSpec struct {
+	dev   string
+	found *blockdev.Found
+	err   error
+}
+
+// open is Open; pre, when not nil, is o.Device resolved.
+func (m *Manager) open(ctx context.Context, o OpenOptions, pre *resolvedSpec) (v *Volume, err error) {
 	ring, err := o.normalize(m.cfg.Keyring)
 	if err != nil {
 		return nil, err
@@ -30,20 +44,30 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 	if o.Device == "" {
 		return m.openByName(o)
 	}
-	dev, err := m.d.devices.Resolve(o.Device)
+	var dev string
+	var found *blockdev.Found
+	if pre != nil {
+		dev, found, err = pre.dev, pre.found, pre.err
+	} else {
+		dev, found, err = m.resolveHeader(o.Device)
+	}
 	if err != nil {
 		return nil, err
 	}
 	var h *header.Header
 	var damaged bool
 	if o.Type == TypeCAAMCrypt {
-		if h, damaged, err = m.readHeader(dev); err != nil {
+		if found != nil { // read by the UUID=/LABEL= lookup: not read again
+			h, damaged = found.Header, found.Report.Damaged()
+		} else if h, damaged, err = m.readHeader(dev); err != nil {
 			return nil, err
 		}
 		if h.Unfinished() {
 			return nil, fmt.Errorf("%w: the format of %s did not finish (or is still running): the volume holds no data; "+
 				"run caamcrypt format %s again (no --force needed)", fail.ErrRefused, dev, dev)
 		}
+	} else if found != nil {
+		return nil, fmt.Errorf("%w: %s has a caamcrypt header: open it without --type plain", fail.ErrRefused, dev)
 	} else if err := m.refuseHeaderForPlain(dev); err != nil {
 		return nil, err
 	}
@@ -54,7 +78,7 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 		}
 		o.Name = defaultName(label, dev)
 	}
-	unlock, err := m.lockVolume(ctx, dev, o.Name)
+	unlock, seen, err := m.lockVolume(ctx, dev, o.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +91,7 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 	}
 
 	want := expectedLayout(o, h)
-	if v, done, err := m.alreadyOpen(o, dev, &want); done || err != nil {
+	if v, done, err := m.alreadyOpen(o, dev, &want, seen); done || err != nil {
 		if err == nil && !o.KeepKey {
 			// An open killed between loading the table and unlinking the
 			// key left the mapping (found here) and the key: this open,
@@ -78,7 +102,7 @@ func (m *Manager) Open(ctx context.Context, o OpenOptions) (v *Volume, err error
 		}
 		return v, err
 	}
-	if maps, err := m.mappingsOf(dev); err != nil {
+	if maps, err := m.mappingsOf(dev, seen); err != nil {
 		return nil, err
 	} else if len(maps) > 0 {
 		return nil, fmt.Errorf("%w: %s is already open as %s; close it first or open it under that name",
@@ -201,6 +225,22 @@ func (m *Manager) openKey(o OpenOptions, dev string, h *header.Header, size int6
 	return black, spec, h.UUID, "", nil
 }
 
+// headerResolver is implemented by Devices whose UUID=/LABEL= lookup
+// reads the caamcrypt header it matches and can hand it over.
+type headerResolver interface {
+	ResolveHeader(spec string) (string, *blockdev.Found, error)
+}
+
+// resolveHeader resolves a device spec; found is the header the lookup
+// read (nil when it read none: a path, or Devices without the method).
+func (m *Manager) resolveHeader(spec string) (dev string, found *blockdev.Found, err error) {
+	if hr, ok := m.d.devices.(headerResolver); ok {
+		return hr.ResolveHeader(spec)
+	}
+	dev, err = m.d.devices.Resolve(spec)
+	return dev, nil, err
+}
+
 // readHeader reads the header of a caamcrypt volume and classifies
 // failures; damaged says a copy is damaged or differs (the caller repairs it
 // under the volume lock).
@@ -234,8 +274,12 @@ func (m *Manager) refuseHeaderForPlain(dev string) error {
 // alreadyOpen handles an existing mapping named o.Name: over dev, and
 // with the layout want when the caller knows it, it is the idempotent
 // success (mounting if asked and not yet mounted there); over another
-// device or with another layout it is refused.
-func (m *Manager) alreadyOpen(o OpenOptions, dev string, want *layout) (*Volume, bool, error) {
+// device or with another layout it is refused. A name absent from seen
+// (the list taken under the volume lock) is not open: no lookup.
+func (m *Manager) alreadyOpen(o OpenOptions, dev string, want *layout, seen dmSeen) (*Volume, bool, error) {
+	if !seen.mayExist(o.Name) {
+		return nil, false, nil
+	}
 	info, err := m.d.mapper.Info(o.Name)
 	if err != nil {
 		return nil, true, fmt.Errorf("look up mapping %s: %w", o.Name, err)
@@ -303,7 +347,7 @@ func (m *Manager) openByName(o OpenOptions) (*Volume, error) {
 	if path == "" {
 		path = mt.Params.Device
 	}
-	v, _, err := m.alreadyOpen(o, path, nil) // no header read: the mapping is taken as it is
+	v, _, err := m.alreadyOpen(o, path, nil, nil) // no header read: the mapping is taken as it is
 	return v, err
 }
 

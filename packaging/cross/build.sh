@@ -10,7 +10,8 @@
 # arm64 (i.MX8/9) or arm (i.MX6/7, GOARM defaults to 7: ARMv7 with VFP).
 #
 # Environment: VERSION (stamped into main.version; default from
-# version.sh), GOFLAGS (e.g. -mod=mod, with GOPROXY=off for offline builds).
+# version.sh), GOFLAGS (e.g. -mod=mod, with GOPROXY=off for offline builds),
+# GO_TAGS (build tags; default urfave_cli_no_docs, as the Makefile).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -19,6 +20,7 @@ envfile=$1 goarch=$2 out=$3
 case $goarch in arm64 | arm | amd64) ;; *) echo "build.sh: unsupported GOARCH $goarch" >&2; exit 2 ;; esac
 [ -r "$envfile" ] || { echo "build.sh: cannot read environment file $envfile" >&2; exit 2; }
 version=${VERSION:-$("$here/version.sh")}
+tags=${GO_TAGS-urfave_cli_no_docs}
 
 # A GOCACHE inherited from the caller may hold objects built against another
 # sysroot: Go's cache does not key on pkg-config output. Only the
@@ -62,7 +64,7 @@ if [ "$goarch" = arm ]; then export GOARM=${GOARM:-7}; else unset GOARM; fi
 mkdir -p "$(dirname "$out")"
 tmp=$out.tmp.$$
 trap 'rm -f "$tmp" "$tmp-stripped"' EXIT
-(cd "$repo" && go build -trimpath -ldflags "-X main.version=$version" -o "$tmp" ./cmd/caamcrypt)
+(cd "$repo" && go build -trimpath -tags "$tags" -ldflags "-X main.version=$version" -o "$tmp" ./cmd/caamcrypt)
 $STRIP -o "$tmp-stripped" "$tmp"
 mv "$tmp" "$out"
 mv "$tmp-stripped" "$out-stripped"

@@ -23,14 +23,18 @@ var (
 // binary. Each package is built once per test process into the rig's cache
 // directory; Go's build cache makes rebuilds cheap.
 func BuildGo(pkg string) (string, error) {
-	return buildForGuest(AMD64, pkg, "", "build")
+	return buildForGuest(AMD64, pkg, "", "build", "-tags", releaseTags)
 }
+
+// releaseTags are the build tags of shipped binaries (the Makefile's
+// GO_TAGS), so that the guests run and the benchmarks time what ships.
+const releaseTags = "urfave_cli_no_docs"
 
 // BuildGoFor is BuildGo for a guest architecture. ARM binaries are
 // cross-built with cgo against a Debian sysroot of that architecture, in
 // the environment test/cross/cgo-env.sh prints (the same as make cross-*).
 func BuildGoFor(a Arch, pkg string) (string, error) {
-	return buildForGuest(a, pkg, "", "build")
+	return buildForGuest(a, pkg, "", "build", "-tags", releaseTags)
 }
 
 // BuildGoTestHooks builds a main package like BuildGo with the build tag
@@ -38,7 +42,7 @@ func BuildGoFor(a Arch, pkg string) (string, error) {
 // internal/testpause), for the kill and signal scenarios. Release binaries
 // never carry the hooks.
 func BuildGoTestHooks(pkg string) (string, error) {
-	return buildForGuest(AMD64, pkg, ".testhooks", "build", "-tags", "caamcrypt_testhooks")
+	return buildForGuest(AMD64, pkg, ".testhooks", "build", "-tags", "caamcrypt_testhooks,"+releaseTags)
 }
 
 // BuildGoTest compiles the tests of one package of this module (go test -c)

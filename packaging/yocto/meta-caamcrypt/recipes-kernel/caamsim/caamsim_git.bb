@@ -12,7 +12,7 @@ LIC_FILES_CHKSUM = "file://caamsim_main.c;beginline=1;endline=1;md5=fcab174c20ea
 
 SRC_URI = "git://github.com/caamcrypt/caamcrypt.git;protocol=https;branch=main;destsuffix=caamcrypt-src"
 # The same pinned commit as the caamcrypt recipe (see there).
-SRCREV = "d191cb33f0688b19f5d08780a6258ada1fc069ab"
+SRCREV = "7c486652058ee88d784c4bed683c9847c7be40b0"
 PV = "0.1+git"
 
 # The whole repository is unpacked: Kbuild includes the caam-keygen UAPI

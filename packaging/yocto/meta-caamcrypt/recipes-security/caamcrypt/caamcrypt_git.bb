@@ -21,13 +21,16 @@ SRC_URI = "git://${GO_IMPORT}.git;protocol=https;branch=main;destsuffix=${GO_SRC
 # commit must have the go.mod and go.sum the two .inc files were generated
 # from (packaging/yocto_test.go checks it). `make yocto-check` builds the
 # commit under test instead, through a bbappend in its build area.
-SRCREV = "d191cb33f0688b19f5d08780a6258ada1fc069ab"
+SRCREV = "7c486652058ee88d784c4bed683c9847c7be40b0"
 PV = "0.1+git"
 
 # Stamp the version --version prints, as the Makefile's cross builds do
 # (-X main.version=...), with the commit: go.bbclass puts GO_EXTRA_LDFLAGS
 # into -ldflags.
 GO_EXTRA_LDFLAGS:append = " -X main.version=${PV}-${@d.getVar('SRCREV')[:12]}"
+# The Makefile's GO_TAGS: urfave/cli without its unused man/markdown
+# generators (smaller binary, faster start).
+GOBUILDFLAGS:append = " -tags urfave_cli_no_docs"
 
 # do_compile has no network: every module go list needs is fetched in
 # do_fetch by the gomod:// fetcher from the SRC_URI entries in
