@@ -21,6 +21,8 @@
 #include <linux/types.h>
 #include <linux/bits.h>
 #include <linux/math.h>
+#include <linux/list.h>
+#include <linux/ktime.h>
 #include <crypto/sha2.h>
 
 #define CAAMSIM_TAG_MAGIC	0x5461674f	/* "TagO" read as a LE u32 */
@@ -134,5 +136,26 @@ void caamsim_keygen_exit(void);
 
 int caamsim_tk_init(void);
 void caamsim_tk_exit(void);
+
+/*
+ * Optional timing model of a CAAM job ring (caamsim_model.c). A job is
+ * one tk() request: run() does its AES synchronously in the ring's worker,
+ * done() hands the result (or -EINPROGRESS for a job leaving the backlog)
+ * to the caller's completion callback.
+ */
+struct caamsim_job {
+	struct list_head node;
+	ktime_t submitted;
+	u64 cost_ns;
+	int (*run)(struct caamsim_job *job);
+	void (*done)(struct caamsim_job *job, int err);
+};
+
+bool caamsim_model_on(void);
+u64 caamsim_model_cost(unsigned int bytes);
+/* -EINPROGRESS (queued), -EBUSY (on the backlog) or -ENOSPC (refused). */
+int caamsim_model_submit(struct caamsim_job *job, bool may_backlog);
+int caamsim_model_init(void);
+void caamsim_model_exit(void);
 
 #endif /* CAAMSIM_H */

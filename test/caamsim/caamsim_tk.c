@@ -12,7 +12,13 @@
  * sub-request kept in our request context, with the caller's completion
  * callback and flags, so an async inner implementation (aesni via cryptd,
  * for instance) works for async callers such as dm-crypt.
+ *
+ * With the timing model on (caamsim_model.c) a request is a job on the
+ * simulated ring instead: the ring's worker runs it on the same inner tfm,
+ * waiting for it there (process context), and completes it after the
+ * modelled time.
  */
+#include <linux/crypto.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/string.h>
@@ -29,6 +35,14 @@ struct tk_alg {
 
 struct tk_ctx {
 	struct crypto_skcipher *inner;
+};
+
+/* Our request context: the ring job, then the inner sub-request. */
+struct tk_req {
+	struct caamsim_job job;
+	struct skcipher_request *req;
+	bool encrypt;
+	struct skcipher_request sub;	/* last: its context follows */
 };
 
 static const struct tk_alg *to_tk_alg(struct crypto_skcipher *tfm)
@@ -50,7 +64,7 @@ static int tk_init(struct crypto_skcipher *tfm)
 	if (IS_ERR(inner))
 		return PTR_ERR(inner);
 	ctx->inner = inner;
-	crypto_skcipher_set_reqsize(tfm, sizeof(struct skcipher_request) +
+	crypto_skcipher_set_reqsize(tfm, sizeof(struct tk_req) +
 					 crypto_skcipher_reqsize(inner));
 	return 0;
 }
@@ -97,11 +111,49 @@ static int tk_setkey(struct crypto_skcipher *tfm, const u8 *key,
 	return ret;
 }
 
+/*
+ * The model's worker (process context, may sleep): the job's AES on the
+ * inner tfm, waiting for it if that one is asynchronous.
+ */
+static int tk_job_run(struct caamsim_job *job)
+{
+	struct tk_req *r = container_of(job, struct tk_req, job);
+	struct skcipher_request *req = r->req;
+	struct tk_ctx *ctx = crypto_skcipher_ctx(crypto_skcipher_reqtfm(req));
+	DECLARE_CRYPTO_WAIT(wait);
+
+	skcipher_request_set_tfm(&r->sub, ctx->inner);
+	skcipher_request_set_callback(&r->sub, CRYPTO_TFM_REQ_MAY_SLEEP |
+				      CRYPTO_TFM_REQ_MAY_BACKLOG,
+				      crypto_req_done, &wait);
+	skcipher_request_set_crypt(&r->sub, req->src, req->dst, req->cryptlen,
+				   req->iv);
+	return crypto_wait_req(r->encrypt ? crypto_skcipher_encrypt(&r->sub) :
+					    crypto_skcipher_decrypt(&r->sub),
+			       &wait);
+}
+
+static void tk_job_done(struct caamsim_job *job, int err)
+{
+	skcipher_request_complete(container_of(job, struct tk_req, job)->req,
+				  err);
+}
+
 static int tk_crypt(struct skcipher_request *req, bool encrypt)
 {
 	struct tk_ctx *ctx = crypto_skcipher_ctx(crypto_skcipher_reqtfm(req));
-	struct skcipher_request *sub = skcipher_request_ctx(req);
+	struct tk_req *r = skcipher_request_ctx(req);
+	struct skcipher_request *sub = &r->sub;
 
+	if (caamsim_model_on()) {
+		r->req = req;
+		r->encrypt = encrypt;
+		r->job.cost_ns = caamsim_model_cost(req->cryptlen);
+		r->job.run = tk_job_run;
+		r->job.done = tk_job_done;
+		return caamsim_model_submit(&r->job, req->base.flags &
+					    CRYPTO_TFM_REQ_MAY_BACKLOG);
+	}
 	skcipher_request_set_tfm(sub, ctx->inner);
 	/* Completion goes straight to the caller: same function, same data. */
 	skcipher_request_set_callback(sub, req->base.flags, req->base.complete,
@@ -157,11 +209,15 @@ int caamsim_tk_init(void)
 {
 	int i, ret;
 
+	ret = caamsim_model_init();
+	if (ret)
+		return ret;
 	for (i = 0; i < ARRAY_SIZE(tk_algs); i++) {
 		ret = crypto_register_skcipher(&tk_algs[i].alg);
 		if (ret) {
 			while (--i >= 0)
 				crypto_unregister_skcipher(&tk_algs[i].alg);
+			caamsim_model_exit();
 			return ret;
 		}
 	}
@@ -174,4 +230,5 @@ void caamsim_tk_exit(void)
 
 	for (i = ARRAY_SIZE(tk_algs) - 1; i >= 0; i--)
 		crypto_unregister_skcipher(&tk_algs[i].alg);
+	caamsim_model_exit();
 }

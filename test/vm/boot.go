@@ -167,6 +167,9 @@ func (m *Machine) qemuArgs(b Boot, console, results string) ([]string, error) {
 		cmdline += " " + b.Cmdline
 	}
 	args := append([]string{"-accel", "tcg"}, spec.machine...)
+	if m.cfg.CPUModel != "" {
+		args = append(args, "-cpu", m.cfg.CPUModel) // QEMU takes the last -cpu
+	}
 	args = append(args,
 		"-m", strconv.Itoa(m.cfg.MemoryMiB), "-smp", strconv.Itoa(m.cfg.CPUs),
 		"-nodefaults", "-no-user-config", "-display", "none", "-vga", "none", "-no-reboot",

@@ -42,6 +42,9 @@ type Config struct {
 	MemoryMiB int           // default 512
 	CPUs      int           // default 1
 	Timeout   time.Duration // default per-boot timeout; default 120s
+	// CPUModel is QEMU's -cpu for the guest (default: QEMU's for the arch),
+	// e.g. "qemu64,+aes" for AES-NI under TCG (bench_throughput_test.go).
+	CPUModel string
 	// DiskCache is QEMU's cache mode for every disk; default "unsafe"
 	// (guest flushes ignored: the rig's disks are scratch files). See
 	// powercut.go for what a mode changes when QEMU is killed.
