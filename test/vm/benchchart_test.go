@@ -20,8 +20,11 @@ func (res *ioResults) chartSVG(caption string) []byte {
 		width       = 900.0
 		barH, gap   = 11.0, 7.0
 		groupGap    = 26.0
-		top         = 70.0
 	)
+	// The caption (what was run, where, when) one clause a line.
+	caption = strings.TrimSpace(caption)
+	lines := strings.Split(caption, "; ")
+	top := 70.0 + 13*float64(len(lines)-1)
 	targets := ioTargets[1:]
 	maxFrac := 1.0
 	for _, t := range targets {
@@ -42,14 +45,17 @@ func (res *ioResults) chartSVG(caption string) []byte {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`+"\n", width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">dm-crypt through tk(cbc(aes)): throughput as a fraction of the raw disk (median, whisker = min-max)</text>`+"\n")
-	fmt.Fprintf(&b, `<text x="10" y="38" font-size="10">%s</text>`+"\n", html.EscapeString(strings.TrimSpace(caption)))
+	for i, l := range lines {
+		fmt.Fprintf(&b, `<text x="10" y="%d" font-size="10">%s</text>`+"\n", 36+13*i, html.EscapeString(l))
+	}
+	legendY := top - 22
 	for i, m := range []string{"off", "on"} {
-		label := "caamsim model off (software AES under TCG)"
+		label := "caamsim model off (the guest's AES-NI under TCG)"
 		if m == "on" {
 			label = "caamsim CAAM timing model on"
 		}
-		fmt.Fprintf(&b, `<rect x="%.0f" y="48" width="12" height="12" fill="%s"/><text x="%.0f" y="58">%s</text>`+"\n",
-			10+float64(i)*320, colours[m], 26+float64(i)*320, label)
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n",
+			10+float64(i)*340, legendY, colours[m], 26+float64(i)*340, legendY+10, label)
 	}
 	// Grid at every 0.25 of raw.
 	for f := 0.0; f <= maxFrac+1e-9; f += 0.25 {
