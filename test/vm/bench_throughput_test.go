@@ -351,7 +351,7 @@ func writeFileAtomic(tb testing.TB, path string, data []byte) {
 }
 
 // TestThroughputSmoke runs the throughput bench's code in one short guest
-// run (make test): one round, 2 MiB sequential and 32 random requests, an
+// run (make test): one round, 4 MiB sequential and 256 random requests, an
 // exaggerated model (200 µs per job) so that what the model guarantees is
 // large against noise. It checks:
 //   - every figure is there and nonzero;
@@ -359,15 +359,16 @@ func writeFileAtomic(tb testing.TB, path string, data []byte) {
 //     per-sector requests reach the ring);
 //   - no modelled run finished faster than its jobs' modelled time (a
 //     serial engine's lower bound), and sequential runs through the seed's
-//     table and caamcrypt's default come within smokeTolerance of the
-//     model's prediction (between raw time + jobs x cost and the slower of
-//     the two); the no_*_workqueue
+//     table and caamcrypt's default fall in the model's band (between raw
+//     time + jobs x cost and the slower of the two): none above it by more
+//     than smokeFast, and not both read and write below smokeSlow of it;
+//     the no_*_workqueue
 //     table is left out of that check: without the write workqueue dm-crypt
 //     submits the encrypted bio from the completion callback, which here
 //     runs on the ring's worker and holds it up (on i.MX, the job ring's
 //     completion context), so it falls short of the bare model;
-//   - with the model on, the 512-byte table is slower on random 4 KiB I/O
-//     than without it;
+//   - with the model on, the 512-byte table takes longer for its random
+//     4 KiB reads and writes than without it;
 //   - correctness with the model on: 4 MiB of random data written through
 //     the seed's table with the model off and on give byte-identical
 //     ciphertext on the two raw disks, read back with the model on to the
@@ -376,7 +377,7 @@ func writeFileAtomic(tb testing.TB, path string, data []byte) {
 func TestThroughputSmoke(t *testing.T) {
 	table := func(dev string) string { return ioSeedTable(dev, "1 sector_size:512") }
 	p := "/sys/module/caamsim/parameters/"
-	cfg := ioConfig{rounds: 1, seqMiB: 2, randOps: 32, overheadNS: 200_000, perKiB: 0, timeout: 6 * time.Minute,
+	cfg := ioConfig{rounds: 1, seqMiB: 4, randOps: 256, overheadNS: 200_000, perKiB: 0, timeout: 6 * time.Minute,
 		extraDisks: []DiskSpec{{Name: "ctoff", SizeMiB: 8}, {Name: "cton", SizeMiB: 8}},
 		extraSteps: []Step{
 			{Name: "correct", Run: "set -e\n" +
@@ -420,28 +421,52 @@ func TestThroughputSmoke(t *testing.T) {
 		}
 	}
 	for _, tg := range []string{"seed", "default"} {
+		best := 0.0 // of read and write, as a fraction of the band's low end
 		for _, p := range []string{"seqwrite", "seqread"} {
 			st := res.stat("on", tg, p)
-			if st.mibps < st.predLo*(1-smokeTolerance) || st.mibps > st.predHi*(1+smokeTolerance) {
-				t.Errorf("model on, %s %s: %.2f MiB/s, model predicts %.2f-%.2f (tolerance ±%.0f%%)",
-					tg, p, st.mibps, st.predLo, st.predHi, 100*smokeTolerance)
+			if st.mibps > st.predHi*smokeFast {
+				t.Errorf("model on, %s %s: %.2f MiB/s, faster than the model allows (%.2f-%.2f, +%.0f%%)",
+					tg, p, st.mibps, st.predLo, st.predHi, 100*(smokeFast-1))
+			}
+			best = max(best, st.mibps/st.predLo)
+			t.Logf("model on, %s %s: %.2f MiB/s, model %.2f-%.2f", tg, p, st.mibps, st.predLo, st.predHi)
+		}
+		if best < smokeSlow {
+			t.Errorf("model on, %s: sequential read and write both below %.0f%% of the model's band", tg, 100*smokeSlow)
+		}
+	}
+	// Random 4 KiB through 512-byte sectors, read and write together: the
+	// model adds at least 8 x 200 µs to every request, several times what a
+	// request costs without it, so a host hiccup in one run cannot turn
+	// the order round.
+	var on, off time.Duration
+	for _, r := range res.runs {
+		if r.target == "seed" && strings.HasPrefix(r.pattern, "rand") {
+			if r.model == "on" {
+				on += r.d
+			} else {
+				off += r.d
 			}
 		}
 	}
-	for _, p := range []string{"randread", "randwrite"} {
-		on, off := res.stat("on", "seed", p), res.stat("off", "seed", p)
-		if !(on.mibps < off.mibps) {
-			t.Errorf("seed %s: model on %.2f MiB/s, not slower than off %.2f MiB/s", p, on.mibps, off.mibps)
-		}
+	if !(on > off) {
+		t.Errorf("seed, random 4 KiB: model on took %v, not longer than off %v", on, off)
 	}
 	checkModelCorrectness(t, res.boot.Step("correct").Output)
 }
 
-// smokeTolerance: sequential rates with the model on, against the model's
-// prediction. The model's sleeps wake late under TCG (one late wake-up per
-// burst of jobs; the jobs behind it are due and complete at once) and the
-// raw time is one sample, so the margin is wide; measured here: 92-100%.
-const smokeTolerance = 0.25
+// Accepted sequential rates with the model on, as factors of the model's
+// band. Faster than the band's high end would break the model (a serial
+// engine cannot beat jobs x cost): only the raw disk's one-sample noise is
+// allowed for. Slower than the low end happens when the guest's CPU cannot
+// keep up (TCG on a loaded host: at host load 15-19 the default table
+// wrote at 47-84% of it in single 2 MiB runs; on a quieter host 92-100%),
+// so the slow side only catches gross breakage such as jobs run twice or
+// serialized wake-ups, and needs read and write both to fail.
+const (
+	smokeFast = 1.10
+	smokeSlow = 0.50
+)
 
 // checkModelCorrectness reads the "correct" step's "<name> <md5> -" lines.
 func checkModelCorrectness(t *testing.T, out string) {
