@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * An optional timing model of a CAAM job ring for the tk(...) skciphers
- * (docs/caam-abi.md §10, §15).
+ * (docs/caam-abi.md §10).
  *
  * Off by default: with job_overhead_ns and ns_per_kib both 0, tk(...)
  * forwards requests to the kernel's AES as before and tests stay fast.

@@ -32,6 +32,12 @@ const (
 	// with 512-byte sectors.
 	calOverheadNS = 29700
 	calNsPerKiB   = 36300
+
+	// sdCardBps stands for the i.MX6UL's SD card of the published figures
+	// (docs/caam-abi.md §10: 23 MB/s raw reads): the bench's disks are
+	// throttled to it, so "x raw" compares with a storage-bound device as on
+	// the board and not with the host's page cache.
+	sdCardBps = 23_000_000
 )
 
 // ioTarget is one row of the table: a name, its guest device and the
@@ -57,7 +63,7 @@ type ioConfig struct {
 	seqMiB             int
 	overheadNS, perKiB int // model "on" state
 	timeout            time.Duration
-	simParams          string     // caamsim insmod parameters
+	diskBps            int64      // throttle every target's disk (0: host page cache speed)
 	extraDisks         []DiskSpec // after the targets' disks (/dev/vdf, ...)
 	extraSteps         []Step     // after iobench
 }
@@ -93,11 +99,11 @@ func runIOBench(tb testing.TB, cfg ioConfig) *ioResults {
 	for _, rel := range []string{"kernel/crypto/cryptd.ko", "kernel/crypto/crypto_simd.ko", "kernel/arch/x86/crypto/aesni-intel.ko"} {
 		mods = append(mods, Module{Path: filepath.Join(host.ModulesDir, rel)})
 	}
-	mods = append(mods, CaamsimModule(tb, cfg.simParams))
+	mods = append(mods, CaamsimModule(tb, ""))
 	size := cfg.seqMiB + 8 // caamcrypt's header area before the data
 	var disks []DiskSpec
 	for _, t := range ioTargets {
-		disks = append(disks, DiskSpec{Name: t.name, SizeMiB: size})
+		disks = append(disks, DiskSpec{Name: t.name, SizeMiB: size, BytesPerSec: cfg.diskBps})
 	}
 	disks = append(disks, cfg.extraDisks...)
 	m := New(tb, Config{
@@ -192,8 +198,13 @@ func (res *ioResults) cell(model, target, pattern string) []ioRun {
 // per-round fraction of raw (same round, same model state) and its spread.
 type ioStat struct {
 	mibps, frac, fracLo, fracHi float64
-	jobs                        int64   // median jobs per run (model on)
-	predMiBps                   float64 // model on: raw time + jobs x job cost
+	jobs                        int64 // median jobs per run (model on)
+	// Model on: what the model predicts from the raw disk's time in the
+	// same rounds. predLo: disk and engine one after the other (raw time +
+	// jobs x job cost); predHi: fully overlapped (the slower of the two).
+	// dm-crypt overlaps them in part (a bio's clones go to the disk in
+	// pieces), so a sequential rate falls between the two.
+	predLo, predHi float64
 }
 
 func medianF(v []float64) float64 {
@@ -232,7 +243,9 @@ func (res *ioResults) stat(model, target, pattern string) ioStat {
 		if t.sector > 0 {
 			jobNS := float64(res.cfg.overheadNS) + float64(res.cfg.perKiB)*float64(t.sector)/1024
 			nJobs := float64(runs[0].bytes) / float64(t.sector)
-			st.predMiBps = float64(runs[0].bytes) / (1 << 20) / ((medianF(rawNS) + nJobs*jobNS) / 1e9)
+			mib := float64(runs[0].bytes) / (1 << 20)
+			st.predLo = mib / ((medianF(rawNS) + nJobs*jobNS) / 1e9)
+			st.predHi = mib / (max(medianF(rawNS), nJobs*jobNS) / 1e9)
 		}
 	}
 	return st
@@ -250,14 +263,14 @@ func ioTargetByName(name string) ioTarget {
 // table is the Markdown table of the run.
 func (res *ioResults) table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| target | pattern | model off: MiB/s | off: x raw (min-max) | model on: MiB/s | on: x raw (min-max) | on: model predicts MiB/s |\n")
+	fmt.Fprintf(&b, "| target | pattern | model off: MiB/s | off: x raw (min-max) | model on: MiB/s | on: x raw (min-max) | on: model predicts MiB/s (serial-overlapped) |\n")
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
 	for _, t := range ioTargets {
 		for _, p := range ioPatterns {
 			off, on := res.stat("off", t.name, p), res.stat("on", t.name, p)
 			pred := "-"
-			if on.predMiBps > 0 {
-				pred = fmt.Sprintf("%.1f", on.predMiBps)
+			if on.predLo > 0 {
+				pred = fmt.Sprintf("%.1f-%.1f", on.predLo, on.predHi)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.1f | %.2f (%.2f-%.2f) | %.1f | %.2f (%.2f-%.2f) | %s |\n",
 				t.label, p, off.mibps, off.frac, off.fracLo, off.fracHi, on.mibps, on.frac, on.fracLo, on.fracHi, pred)
@@ -304,14 +317,14 @@ func ioBenchOnce(b *testing.B) *ioResults {
 		return ioBenchResult
 	}
 	cfg := ioConfig{rounds: envInt(b, benchEnvIORounds, 5), seqMiB: 16, randOps: 256,
-		overheadNS: calOverheadNS, perKiB: calNsPerKiB, timeout: 50 * time.Minute}
+		overheadNS: calOverheadNS, perKiB: calNsPerKiB, timeout: 50 * time.Minute, diskBps: sdCardBps}
 	load := loadAvg()
 	res := runIOBench(b, cfg)
 	ioBenchResult = res
 	host, _ := os.Hostname()
-	head := fmt.Sprintf("Throughput, %d rounds, %d MiB sequential (1 MiB requests) and %d random 4 KiB requests per run, O_DIRECT, QD1; "+
+	head := fmt.Sprintf("Throughput, %d rounds, %d MiB sequential (1 MiB requests) and %d random 4 KiB requests per run, O_DIRECT, QD1, disks throttled to %.0f MB/s; "+
 		"model on = %d ns per job + %d ns per KiB; %s, %s, host load %.2f -> %.2f\n",
-		cfg.rounds, cfg.seqMiB, cfg.randOps, cfg.overheadNS, cfg.perKiB, host, time.Now().UTC().Format("2006-01-02 15:04 UTC"), load, loadAvg())
+		cfg.rounds, cfg.seqMiB, cfg.randOps, float64(cfg.diskBps)/1e6, cfg.overheadNS, cfg.perKiB, host, time.Now().UTC().Format("2006-01-02 15:04 UTC"), load, loadAvg())
 	tbl := head + "\n" + res.table() + fmt.Sprintf("\ncaamcrypt default / seed table, sequential: %.2fx with the model, %.2fx without\n",
 		res.seqGain("default", "seed", "on"), res.seqGain("default", "seed", "off"))
 	fmt.Println(tbl) // benchmark logs are cut to 10 lines
@@ -338,7 +351,7 @@ func writeFileAtomic(tb testing.TB, path string, data []byte) {
 }
 
 // TestThroughputSmoke runs the throughput bench's code in one short guest
-// run (make test): one round, 2 MiB sequential and 32 random requests, an
+// run (make test): one round, 4 MiB sequential and 256 random requests, an
 // exaggerated model (200 µs per job) so that what the model guarantees is
 // large against noise. It checks:
 //   - every figure is there and nonzero;
@@ -346,14 +359,16 @@ func writeFileAtomic(tb testing.TB, path string, data []byte) {
 //     per-sector requests reach the ring);
 //   - no modelled run finished faster than its jobs' modelled time (a
 //     serial engine's lower bound), and sequential runs through the seed's
-//     table and caamcrypt's default come within smokeTolerance of the
-//     model's prediction (raw time + jobs x cost); the no_*_workqueue
+//     table and caamcrypt's default fall in the model's band (between raw
+//     time + jobs x cost and the slower of the two): none above it by more
+//     than smokeFast, and not both read and write below smokeSlow of it;
+//     the no_*_workqueue
 //     table is left out of that check: without the write workqueue dm-crypt
 //     submits the encrypted bio from the completion callback, which here
 //     runs on the ring's worker and holds it up (on i.MX, the job ring's
 //     completion context), so it falls short of the bare model;
-//   - with the model on, the 512-byte table is slower on random 4 KiB I/O
-//     than without it;
+//   - with the model on, the 512-byte table takes longer for its random
+//     4 KiB reads and writes than without it;
 //   - correctness with the model on: 4 MiB of random data written through
 //     the seed's table with the model off and on give byte-identical
 //     ciphertext on the two raw disks, read back with the model on to the
@@ -362,7 +377,7 @@ func writeFileAtomic(tb testing.TB, path string, data []byte) {
 func TestThroughputSmoke(t *testing.T) {
 	table := func(dev string) string { return ioSeedTable(dev, "1 sector_size:512") }
 	p := "/sys/module/caamsim/parameters/"
-	cfg := ioConfig{rounds: 1, seqMiB: 2, randOps: 32, overheadNS: 200_000, perKiB: 0, timeout: 6 * time.Minute,
+	cfg := ioConfig{rounds: 1, seqMiB: 4, randOps: 256, overheadNS: 200_000, perKiB: 0, timeout: 6 * time.Minute,
 		extraDisks: []DiskSpec{{Name: "ctoff", SizeMiB: 8}, {Name: "cton", SizeMiB: 8}},
 		extraSteps: []Step{
 			{Name: "correct", Run: "set -e\n" +
@@ -406,28 +421,52 @@ func TestThroughputSmoke(t *testing.T) {
 		}
 	}
 	for _, tg := range []string{"seed", "default"} {
+		best := 0.0 // of read and write, as a fraction of the band's low end
 		for _, p := range []string{"seqwrite", "seqread"} {
 			st := res.stat("on", tg, p)
-			if q := st.mibps / st.predMiBps; q < 1-smokeTolerance || q > 1+smokeTolerance {
-				t.Errorf("model on, %s %s: %.2f MiB/s, model predicts %.2f (%.0f%%, tolerance ±%.0f%%)",
-					tg, p, st.mibps, st.predMiBps, 100*q, 100*smokeTolerance)
+			if st.mibps > st.predHi*smokeFast {
+				t.Errorf("model on, %s %s: %.2f MiB/s, faster than the model allows (%.2f-%.2f, +%.0f%%)",
+					tg, p, st.mibps, st.predLo, st.predHi, 100*(smokeFast-1))
+			}
+			best = max(best, st.mibps/st.predLo)
+			t.Logf("model on, %s %s: %.2f MiB/s, model %.2f-%.2f", tg, p, st.mibps, st.predLo, st.predHi)
+		}
+		if best < smokeSlow {
+			t.Errorf("model on, %s: sequential read and write both below %.0f%% of the model's band", tg, 100*smokeSlow)
+		}
+	}
+	// Random 4 KiB through 512-byte sectors, read and write together: the
+	// model adds at least 8 x 200 µs to every request, several times what a
+	// request costs without it, so a host hiccup in one run cannot turn
+	// the order round.
+	var on, off time.Duration
+	for _, r := range res.runs {
+		if r.target == "seed" && strings.HasPrefix(r.pattern, "rand") {
+			if r.model == "on" {
+				on += r.d
+			} else {
+				off += r.d
 			}
 		}
 	}
-	for _, p := range []string{"randread", "randwrite"} {
-		on, off := res.stat("on", "seed", p), res.stat("off", "seed", p)
-		if !(on.mibps < off.mibps) {
-			t.Errorf("seed %s: model on %.2f MiB/s, not slower than off %.2f MiB/s", p, on.mibps, off.mibps)
-		}
+	if !(on > off) {
+		t.Errorf("seed, random 4 KiB: model on took %v, not longer than off %v", on, off)
 	}
 	checkModelCorrectness(t, res.boot.Step("correct").Output)
 }
 
-// smokeTolerance: sequential rates with the model on, against the model's
-// prediction. The model's sleeps wake late under TCG (one late wake-up per
-// burst of jobs; the jobs behind it are due and complete at once) and the
-// raw time is one sample, so the margin is wide; measured here: 92-100%.
-const smokeTolerance = 0.25
+// Accepted sequential rates with the model on, as factors of the model's
+// band. Faster than the band's high end would break the model (a serial
+// engine cannot beat jobs x cost): only the raw disk's one-sample noise is
+// allowed for. Slower than the low end happens when the guest's CPU cannot
+// keep up (TCG on a loaded host: at host load 15-19 the default table
+// wrote at 47-84% of it in single 2 MiB runs; on a quieter host 92-100%),
+// so the slow side only catches gross breakage such as jobs run twice or
+// serialized wake-ups, and needs read and write both to fail.
+const (
+	smokeFast = 1.10
+	smokeSlow = 0.50
+)
 
 // checkModelCorrectness reads the "correct" step's "<name> <md5> -" lines.
 func checkModelCorrectness(t *testing.T, out string) {

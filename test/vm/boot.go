@@ -181,8 +181,12 @@ func (m *Machine) qemuArgs(b Boot, console, results string) ([]string, error) {
 		cache = "unsafe"
 	}
 	for i, d := range m.cfg.Disks {
+		throttle := ""
+		if d.BytesPerSec > 0 {
+			throttle = fmt.Sprintf(",throttling.bps-total=%d", d.BytesPerSec)
+		}
 		args = append(args,
-			"-drive", fmt.Sprintf("file=%s,if=none,id=disk%d,format=raw,cache=%s", m.DiskPath(d.Name), i, cache),
+			"-drive", fmt.Sprintf("file=%s,if=none,id=disk%d,format=raw,cache=%s%s", m.DiskPath(d.Name), i, cache, throttle),
 			"-device", fmt.Sprintf("virtio-blk-pci,drive=disk%d,serial=%s", i, d.Name))
 	}
 	return args, nil

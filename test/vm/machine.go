@@ -19,6 +19,9 @@ import (
 type DiskSpec struct {
 	Name    string // [A-Za-z0-9_-], unique in the Config
 	SizeMiB int    // sparse file of this size
+	// BytesPerSec, if set, caps the disk's throughput (QEMU block
+	// throttling, reads and writes together), e.g. to stand for an SD card.
+	BytesPerSec int64
 }
 
 // Module is an out-of-tree kernel module loaded after BaseModules, with
