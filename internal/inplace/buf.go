@@ -19,9 +19,9 @@ type Dev interface {
 	Sync() error
 }
 
-// alignedBuf returns n bytes whose first byte is Align-aligned (O_DIRECT
+// AlignedBuf returns n bytes whose first byte is Align-aligned (O_DIRECT
 // needs aligned memory).
-func alignedBuf(n int) []byte {
+func AlignedBuf(n int) []byte {
 	raw := make([]byte, n+Align)
 	shift := int(uintptr(Align)-uintptr(unsafe.Pointer(&raw[0]))%Align) % Align
 	return raw[shift : shift+n : shift+n]

@@ -15,7 +15,7 @@ func (m *Mover) decrypt(ctx context.Context, r *Record) error {
 	if uint64(r.Chunk) > r.Shift {
 		return fmt.Errorf("decrypt: chunk %d larger than the shift %d would overwrite unmoved data", r.Chunk, r.Shift)
 	}
-	buf := alignedBuf(int(r.Chunk))
+	buf := AlignedBuf(int(r.Chunk))
 	for r.Progress < r.Total {
 		if err := stopped(ctx, r); err != nil {
 			return err
@@ -52,7 +52,7 @@ func FinishDecrypt(raw Dev, log *Log, r *Record) error {
 	if r.Direction != Decrypt || !r.Done() {
 		return fmt.Errorf("the %s is not finished (%d%%)", r.Direction, r.Percent())
 	}
-	b := alignedBuf(BlockSize)
+	b := AlignedBuf(BlockSize)
 	copy(b, r.First)
 	if _, err := raw.WriteAt(b, 0); err != nil {
 		return fmt.Errorf("write the file system's first block: %w", err)

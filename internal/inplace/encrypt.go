@@ -15,7 +15,7 @@ func (m *Mover) encrypt(ctx context.Context, r *Record) error {
 	if uint64(r.Chunk) > r.Shift {
 		return fmt.Errorf("encrypt: chunk %d larger than the shift %d would overwrite unmoved data", r.Chunk, r.Shift)
 	}
-	buf := alignedBuf(int(r.Chunk))
+	buf := AlignedBuf(int(r.Chunk))
 	for r.Progress > 0 {
 		if err := stopped(ctx, r); err != nil {
 			return err

@@ -142,7 +142,7 @@ func (r *Record) marshal() ([]byte, error) {
 			return nil, fmt.Errorf("transition record: %s is %d bytes, at most %d", f.name, len(f.b), f.max)
 		}
 	}
-	b := alignedBuf(SlotSize)
+	b := AlignedBuf(SlotSize)
 	copy(b, RecordMagic[:])
 	le := binary.LittleEndian
 	le.PutUint16(b[offVersion:], recordVersion)
@@ -226,7 +226,7 @@ func (l *Log) Read() (*Record, error) {
 	var errs []error
 	magic := false
 	for i := 0; i < 2; i++ {
-		b := alignedBuf(SlotSize)
+		b := AlignedBuf(SlotSize)
 		if _, err := l.dev.ReadAt(b, l.base+int64(i)*SlotStride); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("read transition record slot %c at %d: %w", 'A'+i, l.base+int64(i)*SlotStride, err)
 		}
@@ -278,7 +278,7 @@ func (l *Log) Start(r *Record) error {
 
 // Clear zeroes both slots and syncs: the transition is over.
 func (l *Log) Clear() error {
-	z := alignedBuf(SlotSize)
+	z := AlignedBuf(SlotSize)
 	for i := 0; i < 2; i++ {
 		if _, err := l.dev.WriteAt(z, l.base+int64(i)*SlotStride); err != nil {
 			return fmt.Errorf("clear transition record: %w", err)

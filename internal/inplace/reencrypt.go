@@ -33,7 +33,7 @@ func (m *Mover) reencrypt(ctx context.Context, r *Record) error {
 			return err
 		}
 	}
-	buf := alignedBuf(int(r.Chunk))
+	buf := AlignedBuf(int(r.Chunk))
 	for r.Progress < r.Total {
 		if err := stopped(ctx, r); err != nil {
 			return err
@@ -74,7 +74,7 @@ func (m *Mover) reencrypt(ctx context.Context, r *Record) error {
 // journal is the per-sector hash list of plaintext b, padded to Align.
 func journal(b []byte, ss int) []byte {
 	n := len(b) / ss * hashLen
-	j := alignedBuf((n + Align - 1) / Align * Align)
+	j := AlignedBuf((n + Align - 1) / Align * Align)
 	for i := 0; i*ss < len(b); i++ {
 		s := sha256.Sum256(b[i*ss : (i+1)*ss])
 		copy(j[i*hashLen:], s[:hashLen])
@@ -89,7 +89,7 @@ func journal(b []byte, ss int) []byte {
 func (m *Mover) resumeChunk(r *Record) error {
 	ss := int(r.JournalSector)
 	jl := (int(r.JournalLen) + Align - 1) / Align * Align
-	j := alignedBuf(jl)
+	j := AlignedBuf(jl)
 	if _, err := m.Raw.ReadAt(j, JournalOffset); err != nil {
 		return fmt.Errorf("reencrypt: read journal: %w", err)
 	}
@@ -99,7 +99,7 @@ func (m *Mover) resumeChunk(r *Record) error {
 	p := r.JournalStart
 	e := min(r.Total, p+uint64(r.Chunk))
 	n := int(e - p)
-	oldB, newB := alignedBuf(n), alignedBuf(n)
+	oldB, newB := AlignedBuf(n), AlignedBuf(n)
 	if _, err := m.Old.ReadAt(oldB, int64(p)); err != nil {
 		return fmt.Errorf("reencrypt: read chunk with the old key: %w", err)
 	}
