@@ -158,6 +158,11 @@ func (m *Manager) Encrypt(ctx context.Context, o EncryptOptions) (res *Transitio
 		return nil, fmt.Errorf("open %s: %w", dev, err)
 	}
 	defer raw.Close()
+	// The tail may hold copies of blocks resize2fs moved out of it: zero
+	// it whole, so no plaintext stays there (the record takes 32 KiB).
+	if err := zeroRange(raw, inplace.TailBase(n), n); err != nil {
+		return nil, fmt.Errorf("clear the last %d bytes of %s: %w", inplace.TailSize, dev, err)
+	}
 	// The first write: the record (with the real first block), then the
 	// first block with its magic zeroed. From here a failure leaves the
 	// record, and encrypt goes on from it; nothing is rolled back.
