@@ -166,13 +166,20 @@ func (m *Manager) startDecrypt(ctx context.Context, o DecryptOptions, dev string
 		return nil, err
 	}
 	if o.DryRun {
-		res.EstimateSeconds = m.estimate(dev, res.FSSize, 2)
+		res.EstimateSeconds = m.estimate(dev, res.FSSize, 1)
 		if res.GivenUp > 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("the file system would shrink by %d bytes first (resize2fs)", res.GivenUp))
 		}
 		return nil, nil
 	}
 	if fsSize > avail {
+		first, err := readDirectAt(mp, 0, inplace.BlockSize)
+		if err != nil {
+			return nil, fmt.Errorf("read the file system in %s: %w", dev, err)
+		}
+		if err := refuseTooFull(ctx, node, avail, 1024<<first[1024+24]); err != nil {
+			return nil, err
+		}
 		m.log.WithField("device", dev).Infof("shrinking the file system from %d to %d bytes", fsSize, avail)
 		if err := shrinkExt(ctx, node, avail); err != nil {
 			return nil, err

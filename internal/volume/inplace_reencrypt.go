@@ -94,7 +94,7 @@ func (m *Manager) Reencrypt(ctx context.Context, o ReencryptOptions) (res *Trans
 	}
 	u.drop(undoUnlinkKey)
 	if o.DryRun {
-		res.EstimateSeconds = m.estimate(dev, length, 3)
+		res.EstimateSeconds = m.estimate(dev, length, 2)
 		return res, nil
 	}
 
