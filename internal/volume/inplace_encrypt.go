@@ -31,30 +31,14 @@ func (m *Manager) Encrypt(ctx context.Context, o EncryptOptions) (res *Transitio
 	if err != nil {
 		return nil, err
 	}
-	dev, err := m.d.devices.Resolve(o.Device)
-	if err != nil {
-		return nil, err
-	}
-	size, err := m.d.devices.Size(dev)
-	if err != nil {
-		return nil, fmt.Errorf("size of %s: %w", dev, err)
-	}
-	rec, err := m.readTransitionAt(dev, size)
-	if err != nil {
-		return nil, err
-	}
-	if rec != nil && rec.Direction != inplace.Encrypt {
-		return nil, transitionError(dev, rec)
-	}
-	unlock, err := m.lockDevice(ctx, dev)
+	dev, size, rec, unlock, err := m.beginTransition(ctx, o.Device, inplace.Encrypt)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	if rec != nil {
 		if o.DryRun {
-			return &TransitionResult{Op: "encrypt", Device: dev, DryRun: true, Resumed: true,
-				Notes: []string{fmt.Sprintf("an encrypt of %s is %d%% done: running it again goes on from there", dev, rec.Percent())}}, nil
+			return resumableDryRun(dev, rec), nil
 		}
 		return m.resumeEncrypt(ctx, dev, rec, o.Progress)
 	}
