@@ -53,7 +53,7 @@ cd /
 }
 
 // TestInplace proves caamcrypt encrypt, reencrypt and decrypt on a
-// populated ext4 in one boot per flavour (the real binary with the test
+// populated ext4 in one boot per flavour (udev: the short list, see below) (the real binary with the test
 // pause hooks, caamsim): refusals before anything is written (mounted,
 // already encrypted), --dry-run writes nothing, an encrypt stopped by
 // SIGTERM (exit 143) and then killed (-9) at the encrypt-chunk pause point
@@ -140,13 +140,30 @@ func TestInplace(t *testing.T) {
 				"umount /mnt/p\nblkid $D\nverdict", 0},
 			{"umount-keys", "umount /data", 0},
 		}
+		// The udev flavour adds what udev changes (mapping nodes made by
+		// udev for every transition mapping) to the default run's cost
+		// only once: there the refusals, the dry run and the kills are left
+		// out (the noudev run has them); the knobs run everything in both.
+		if f == Udev && !inplaceBig && !fullInterrupts {
+			var short []volStep
+			for _, s := range steps {
+				switch s.name {
+				case "too-full", "encrypt-mounted", "encrypt-dry-run", "decrypt-plain", "encrypt-kill", "reencrypt-kill", "decrypt-kill":
+				default:
+					short = append(short, s)
+				}
+			}
+			steps = short
+		}
 		res := volRunTimeout(t, m, "", steps, 20*time.Minute)
 		for _, s := range []string{"populate", "encrypt-resume", "reencrypt-resume", "decrypt-resume", "open-encrypted", "decrypted"} {
 			if r := res.Step(s); r != nil {
 				t.Logf("%s: %s in %s\n%s", f, s, r.Duration.Round(100*time.Millisecond), lastLines(r.Output, 4))
 			}
 		}
-		wantOutput(t, res, "too-full", "too little free space")
+		if res.Step("too-full") != nil {
+			wantOutput(t, res, "too-full", "too little free space")
+		}
 		wantOutput(t, res, "encrypt-resume", `"op":"encrypt"`)
 		wantOutput(t, res, "encrypted-state", "no plaintext marker")
 		wantOutput(t, res, "open-encrypted", "checksums:", "metadata:")
