@@ -184,7 +184,8 @@ func (m *Manager) startDecrypt(ctx context.Context, o DecryptOptions, dev string
 	if err != nil {
 		return nil, err
 	}
-	total := (uint64(fsSize) + inplace.Align - 1) / inplace.Align * inplace.Align
+	// Rounded up to whole 4 KiB (O_DIRECT), never past the mapping's end.
+	total := min((uint64(fsSize)+inplace.Align-1)/inplace.Align*inplace.Align, uint64(res.PayloadSize))
 	return &inplace.Record{Direction: inplace.Decrypt, Chunk: uint32(min(int64(h.PayloadOffset), decryptChunkMax)),
 		Total: total, DevSize: uint64(n), Shift: h.PayloadOffset, Target: hb, First: first}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 	"github.com/caamcrypt/caamcrypt/internal/header"
 	"github.com/caamcrypt/caamcrypt/internal/inplace"
+	"github.com/caamcrypt/caamcrypt/internal/probe"
 	"github.com/caamcrypt/caamcrypt/internal/testpause"
 )
 
@@ -308,6 +309,9 @@ func (m *Manager) resumeEncrypt(ctx context.Context, dev string, rec *inplace.Re
 			u.release()
 		}
 	}()
+	if err := retakeFirstBlock(raw, dev, rec); err != nil {
+		return nil, err
+	}
 	m.log.WithField("device", dev).Warnf("resuming the encrypt at %d%%", rec.Percent())
 	d, err := m.runEncrypt(ctx, u, dev, h, black, raw, rec, progress)
 	if err != nil {
@@ -353,4 +357,34 @@ func (m *Manager) readTransitionAt(dev string, size int64) (*inplace.Record, err
 		return nil, fmt.Errorf("%w: transition record of %s: %w", fail.ErrRefused, dev, err)
 	}
 	return r, nil
+}
+
+// retakeFirstBlock handles a run that stopped between writing the record
+// and hiding the file system (its first block still has the ext magic):
+// nothing has moved, so the file system as it is now is the source. Its
+// first block (which a mount in between may have changed) goes into the
+// record again, then is hidden as in a first run.
+func retakeFirstBlock(raw directDev, dev string, rec *inplace.Record) error {
+	if rec.Progress != rec.Total {
+		return nil
+	}
+	first, err := readDirectAt(raw, 0, inplace.BlockSize)
+	if err != nil {
+		return fmt.Errorf("read the first block of %s: %w", dev, err)
+	}
+	if _, ok := probe.ExtSize(first[:2048]); !ok {
+		return nil // hidden already
+	}
+	rec.First = append([]byte(nil), first...)
+	log := inplace.NewLog(raw, inplace.TailBase(int64(rec.DevSize)))
+	if _, err := log.Read(); err != nil {
+		return err
+	}
+	if err := log.Write(rec); err != nil {
+		return err
+	}
+	if _, err := raw.WriteAt(alignedCopy(inplace.ZeroExtMagic(first)), 0); err != nil {
+		return fmt.Errorf("hide the file system of %s while it moves: %w", dev, err)
+	}
+	return raw.Sync()
 }
