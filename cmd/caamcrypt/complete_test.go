@@ -33,9 +33,9 @@ func TestComplete(t *testing.T) {
 		{[]string{"open", "--key-dir", ""}, nil, []string{"--name"}},
 		{[]string{"header", ""}, []string{"backup", "restore", "dump"}, nil},
 		{[]string{""}, []string{"encrypt", "reencrypt", "decrypt"}, nil},
-		{[]string{"encrypt", "--"}, []string{"--dry-run", "--json", "--save-key", "--sector-size"}, []string{"--no-grow", "--mount"}},
-		{[]string{"decrypt", "--"}, []string{"--dry-run", "--json", "--no-grow"}, []string{"--save-key"}},
-		{[]string{"reencrypt", "--"}, []string{"--dry-run", "--json", "--key", "--save-key"}, []string{"--no-grow", "--name"}},
+		{[]string{"encrypt", "--"}, []string{"--dry-run", "--json", "--save-key", "--sector-size"}, []string{"--grow", "--mount"}},
+		{[]string{"decrypt", "--"}, []string{"--dry-run", "--json", "--grow"}, []string{"--save-key"}},
+		{[]string{"reencrypt", "--"}, []string{"--dry-run", "--json", "--key", "--save-key"}, []string{"--grow", "--name"}},
 	}
 	for _, c := range cases {
 		got := completions(t, c.words...)

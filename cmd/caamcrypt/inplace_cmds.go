@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/caamcrypt/caamcrypt/internal/fail"
@@ -78,11 +77,13 @@ func decryptCommand() *cli.Command {
 		Usage:     "turn a caamcrypt volume back into its plain file system in place",
 		ArgsUsage: "DEVICE",
 		Description: "Opens the closed volume's key and moves the file system 4 MiB (the payload offset) down\n" +
-			"out of the encrypted payload, chunk by chunk, then grows it to the whole device\n" +
-			"(--no-grow keeps its size). A file system that reaches into the device's last 64 KiB\n" +
+			"out of the encrypted payload, chunk by chunk. It leaves the file system 4 MiB + 64 KiB\n" +
+			"smaller than the device; --grow then runs resize2fs to give it the whole device (that\n" +
+			"step is resize2fs's own: the transition record no longer covers it, and a power cut\n" +
+			"during it needs e2fsck -f -p). A file system that reaches into the device's last 64 KiB\n" +
 			"is shrunk first (resize2fs). The header and its blob are gone afterwards." + resumeNote,
 		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "no-grow", Usage: "leave the file system at its size after the decrypt"},
+			&cli.BoolFlag{Name: "grow", Usage: "grow the file system to the whole device after the decrypt (resize2fs)"},
 		}, transitionFlags()...),
 		Action: decryptAction,
 	}
@@ -149,7 +150,7 @@ func decryptAction(c *cli.Context) error {
 	p := newTransitionProgress(c, "decrypting")
 	defer p.finish()
 	res, err := newVolumeManager(c).Decrypt(ctx(c), volume.DecryptOptions{
-		Device: deviceArg(a[0]), NoGrow: c.Bool("no-grow"), DryRun: c.Bool("dry-run"), Progress: p.update,
+		Device: deviceArg(a[0]), Grow: c.Bool("grow"), DryRun: c.Bool("dry-run"), Progress: p.update,
 	})
 	if err != nil {
 		return err
@@ -202,7 +203,7 @@ type transitionProgress struct {
 	w     io.Writer
 	json  *json.Encoder
 	op    string
-	bar   *progressbar.ProgressBar
+	bar   *progress // the terminal bar of volume_progress.go
 	meter inplace.Meter
 }
 
@@ -211,8 +212,7 @@ func newTransitionProgress(c *cli.Context, what string) *transitionProgress {
 	if c.Bool("json") {
 		p.json = json.NewEncoder(c.App.Writer)
 	} else if isTerminal(p.w) {
-		p.bar = progressbar.NewOptions64(1, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(what),
-			progressbar.OptionShowBytes(true), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100e6))
+		p.bar = newProgress(p.w, what)
 	}
 	return p
 }
@@ -231,15 +231,13 @@ func (p *transitionProgress) update(done, total int64) {
 	case p.json != nil && show:
 		_ = p.json.Encode(progressLine{Op: p.op, Done: s.Done, Total: s.Total, RateBPS: s.RateBPS})
 	case p.bar != nil:
-		p.bar.ChangeMax64(total)
-		_ = p.bar.Set64(done)
+		p.bar.update(done, total)
 	}
 }
 
 func (p *transitionProgress) finish() {
 	if p.bar != nil {
-		_ = p.bar.Finish()
-		fmt.Fprintln(p.w)
+		p.bar.finish()
 		p.bar = nil
 	}
 }

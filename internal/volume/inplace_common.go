@@ -40,7 +40,8 @@ func xferUUID(name string) string { return xferUUIDPrefix + name }
 // run left (open count 0) and their keys: a resume makes them again.
 // Other mappings of dev are left for the caller's in-use check.
 func (m *Manager) removeXferLeftovers(dev string) error {
-	maps, err := m.mappingsOf(dev)
+	seen := m.listNames()
+	maps, err := m.mappingsOf(dev, seen)
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func (m *Manager) removeXferLeftovers(dev string) error {
 		if err := m.unlinkLeftover(keyDescription(n), m.cfg.Keyring); err != nil {
 			return err
 		}
-		m.removeStaleCheck(n)
+		m.removeStaleCheck(n, seen)
 	}
 	return nil
 }

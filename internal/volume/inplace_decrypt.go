@@ -18,7 +18,8 @@ const decryptChunkMax = 4 << 20
 // plain file system (FORMAT.md, "In-place transitions"): the file system
 // moves down by the payload offset out of the mapping, from its start,
 // with the record in the device's last 64 KiB (a file system reaching into
-// them is shrunk first), then grows back to the whole device. Run again
+// them is shrunk first); with o.Grow it then grows back to the whole
+// device. Run again
 // after any interruption, it goes on from the record.
 func (m *Manager) Decrypt(ctx context.Context, o DecryptOptions) (res *TransitionResult, err error) {
 	dev, size, rec, unlock, err := m.beginTransition(ctx, o.Device, inplace.Decrypt)
@@ -125,7 +126,7 @@ func (m *Manager) Decrypt(ctx context.Context, o DecryptOptions) (res *Transitio
 		return nil, err
 	}
 	m.log.WithField("device", dev).Info("decrypt finished: the device holds the plain file system")
-	if !o.NoGrow {
+	if o.Grow {
 		if err := growExt(ctx, dev); err != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("the data is decrypted, but growing the file system failed (%v): run resize2fs %s", err, dev))
 		}

@@ -331,7 +331,7 @@ func (m *Manager) refuseUsedInTransition(dev string) error {
 	if err != nil {
 		return fmt.Errorf("check whether %s is in use: %w", dev, err)
 	}
-	maps, err := m.mappingsOf(dev)
+	maps, err := m.mappingsOf(dev, m.listNames())
 	if err != nil {
 		return err
 	}

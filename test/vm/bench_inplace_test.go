@@ -79,7 +79,7 @@ func inplaceBenchOnce(b *testing.B) *inplaceBench {
 		{Name: "encrypt", Run: "caamcrypt encrypt " + D + " --json | tail -n 1"},
 		{Name: "dd-2", Run: dd},
 		{Name: "reencrypt", Run: "caamcrypt reencrypt " + D + " --json | tail -n 1"},
-		{Name: "decrypt", Run: "caamcrypt decrypt " + D + " --no-grow --json | tail -n 1"},
+		{Name: "decrypt", Run: "caamcrypt decrypt " + D + " --json | tail -n 1"},
 		{Name: "dd-3", Run: dd},
 		{Name: "encrypt-killed", Run: "rm -f /tmp/p; CAAMCRYPT_TEST_PAUSE=encrypt-final CAAMCRYPT_TEST_PAUSE_MARKER=/tmp/p caamcrypt encrypt " + D + " & p=$!\n" +
 			"while [ ! -s /tmp/p ] && kill -0 $p 2>/dev/null; do sleep 0.1; done; kill -9 $p; wait $p; cat /tmp/p; test -s /tmp/p"},

@@ -152,7 +152,7 @@ func TestInplace(t *testing.T) {
 			{"decrypt-formatted", "set -e\ncaamcrypt format " + FMT + " --name vf --mount /mnt/f\n" +
 				"mount " + D + " /mnt/p && cp -a /mnt/p/dir1 /mnt/p/dir2 /mnt/p/big1 /mnt/f/ && umount /mnt/p\n" +
 				"cd /mnt/f && find . -type f | sort | xargs sha256sum > /tmp/fm && cd / && caamcrypt close vf\n" +
-				"caamcrypt decrypt " + FMT + "\ne2fsck -f -n " + FMT + " >/dev/null\nmount " + FMT + " /mnt/f && cd /mnt/f && sha256sum -c /tmp/fm > /tmp/fc\n" +
+				"caamcrypt decrypt --grow " + FMT + "\ne2fsck -f -n " + FMT + " >/dev/null\nmount " + FMT + " /mnt/f && cd /mnt/f && sha256sum -c /tmp/fm > /tmp/fc\n" +
 				"echo \"formatted volume decrypted: $(grep -c ': OK$' /tmp/fc) files equal\"; cd / && umount /mnt/f", 0},
 			{"umount-keys", "umount /data", 0},
 		}
