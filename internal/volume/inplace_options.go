@@ -17,13 +17,13 @@ type EncryptOptions struct {
 
 // DecryptOptions say which volume Decrypt turns back into its plain file system.
 type DecryptOptions struct {
-	Device   string
+	Device string
 	// Grow runs resize2fs after the record is gone. Off by default: a
 	// power cut inside resize2fs leaves bitmaps it had written and a
 	// superblock it had not (e2fsck -f -n then fails; -p fixes it), and
 	// with the record cleared nothing would resume or say so (found by the
 	// in-place crash-state replay).
-	Grow bool
+	Grow     bool
 	DryRun   bool
 	Progress func(done, total int64)
 }
