@@ -69,13 +69,7 @@ func (m *Manager) Decrypt(ctx context.Context, o DecryptOptions) (res *Transitio
 	}
 	defer wipe(black)
 	u := &undoStack{log: m.log.WithField("device", dev)}
-	defer func() {
-		if err != nil {
-			err = u.run(err)
-		} else {
-			u.release()
-		}
-	}()
+	defer u.settle(&err)
 	name := xferName(h)
 	spec := cryptSpec{Cipher: h.Cipher, KeyLen: len(black), KeyDesc: keyDescription(name), Device: dev,
 		Offset: shift, Length: length, SectorSize: int(ss)}

@@ -107,13 +107,7 @@ func (m *Manager) Encrypt(ctx context.Context, o EncryptOptions) (res *Transitio
 	}
 
 	u := &undoStack{log: m.log.WithField("device", dev)}
-	defer func() {
-		if err != nil {
-			err = u.run(err)
-		} else {
-			u.release()
-		}
-	}()
+	defer u.settle(&err)
 	// The device again, exclusively: nothing may have taken it meanwhile.
 	bd, err := m.openForFormat(dev, false)
 	if err != nil {
@@ -302,13 +296,7 @@ func (m *Manager) resumeEncrypt(ctx context.Context, dev string, rec *inplace.Re
 	}
 	defer raw.Close()
 	u := &undoStack{log: m.log.WithField("device", dev)}
-	defer func() {
-		if err != nil {
-			err = u.run(err)
-		} else {
-			u.release()
-		}
-	}()
+	defer u.settle(&err)
 	if err := retakeFirstBlock(raw, dev, rec); err != nil {
 		return nil, err
 	}

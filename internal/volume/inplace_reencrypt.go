@@ -56,13 +56,7 @@ func (m *Manager) Reencrypt(ctx context.Context, o ReencryptOptions) (res *Trans
 	}
 	defer wipe(oldBlack)
 	u := &undoStack{log: m.log.WithField("device", dev)}
-	defer func() {
-		if err != nil {
-			err = u.run(err)
-		} else {
-			u.release()
-		}
-	}()
+	defer u.settle(&err)
 	// The old key must open the volume before anything is written.
 	xold := xoldName(h)
 	oldSpec := cryptSpec{Cipher: h.Cipher, KeyLen: len(oldBlack), KeyDesc: keyDescription(xold), Device: dev,
@@ -217,13 +211,7 @@ func (m *Manager) resumeReencrypt(ctx context.Context, dev string, rec *inplace.
 	}
 	defer raw.Close()
 	u := &undoStack{log: m.log.WithField("device", dev)}
-	defer func() {
-		if err != nil {
-			err = u.run(err)
-		} else {
-			u.release()
-		}
-	}()
+	defer u.settle(&err)
 	m.log.WithField("device", dev).Warnf("resuming the reencrypt at %d%%", rec.Percent())
 	d, err := m.runReencrypt(ctx, u, dev, old, target, oldBlack, black, raw, rec, progress)
 	if err != nil {

@@ -119,13 +119,7 @@ func (m *Manager) open(ctx context.Context, o OpenOptions, pre *resolvedSpec) (v
 		return nil, err
 	}
 	u := &undoStack{log: m.log.WithField("device", dev).WithField("name", o.Name)}
-	defer func() {
-		if err != nil {
-			err = u.run(err)
-		} else {
-			u.release()
-		}
-	}()
+	defer u.settle(&err)
 
 	black, spec, id, keyName, err := m.openKey(o, dev, h, size)
 	if err != nil {

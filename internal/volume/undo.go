@@ -40,6 +40,17 @@ func (u *undoStack) drop(what string) {
 // release forgets every step: the operation succeeded.
 func (u *undoStack) release() { u.steps = nil }
 
+// settle ends an operation whose result error *errp names: it rolls back
+// (run) when the operation failed, else releases. Deferred right after the
+// stack is made: `defer u.settle(&err)` with err the named result.
+func (u *undoStack) settle(errp *error) {
+	if *errp != nil {
+		*errp = u.run(*errp)
+		return
+	}
+	u.release()
+}
+
 // run undoes every recorded step, newest first, and returns cause joined
 // with any undo failures (those leave something behind and the user must
 // know what).
