@@ -92,6 +92,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	}
 	app.Commands = append(app.Commands, keyCommands()...)
 	app.Commands = append(app.Commands, volumeCommands()...)
+	app.Commands = append(app.Commands, inplaceCommands()...)
 	app.Commands = append(app.Commands, doctorCommand())
 	for _, c := range app.Commands {
 		finishCommand(c)

@@ -18,8 +18,8 @@ func TestFlagsRoundTrip(t *testing.T) {
 	if got := le.Uint32(b[16:]); got != FlagFormatting {
 		t.Fatalf("flags at byte 16 = %#x", got)
 	}
-	if got := le.Uint16(b[12:]); got != 1 {
-		t.Fatalf("minor version %d, want 1", got)
+	if got := le.Uint16(b[12:]); got != 2 {
+		t.Fatalf("minor version %d, want 2", got)
 	}
 	back, err := Unmarshal(b)
 	if err != nil || !back.Unfinished() {
@@ -29,6 +29,11 @@ func TestFlagsRoundTrip(t *testing.T) {
 	b, _ = h.Marshal()
 	if back, _ := Unmarshal(b); back.Unfinished() || le.Uint32(b[16:]) != 0 {
 		t.Fatal("a finished header is marked unfinished")
+	}
+	h.Flags = FlagTransition
+	b, _ = h.Marshal()
+	if back, err := Unmarshal(b); err != nil || !back.InTransition() || back.Unfinished() || le.Uint32(b[16:]) != 2 {
+		t.Fatalf("FlagTransition round trip = %+v, %v", back, err)
 	}
 	h.Flags = 1 << 5
 	if _, err := h.Marshal(); !errors.Is(err, ErrInvalid) {

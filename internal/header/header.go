@@ -71,3 +71,7 @@ func KeyLenFor(enc string, redLen uint32) uint32 {
 // Unfinished reports whether the header was written by a format that did
 // not finish (FlagFormatting is set).
 func (h *Header) Unfinished() bool { return h.Flags&FlagFormatting != 0 }
+
+// InTransition reports whether an in-place reencrypt of the volume has not
+// finished (FlagTransition is set).
+func (h *Header) InTransition() bool { return h.Flags&FlagTransition != 0 }

@@ -30,7 +30,8 @@ const (
 	// only add fields in bytes that are reserved (zero) in older minors, so
 	// readers accept any minor of a major they know. Minor 1 gives the
 	// flags field its first bit (FlagFormatting); minor 0 wrote flags 0.
-	currentMinor = 1
+	// Minor 2 adds FlagTransition (an in-place reencrypt under way).
+	currentMinor = 2
 
 	// FlagFormatting marks a header written by a format that has not
 	// finished: the key-check area, the mapping or the filesystem may be
@@ -38,9 +39,15 @@ const (
 	// "wrong key") and format overwrites it without --force. Format clears
 	// the flag (rewriting both copies) as its last step on the device.
 	FlagFormatting uint32 = 1 << 0
+	// FlagTransition (minor 2) marks a volume whose payload an in-place
+	// reencrypt is rewriting: part of it is under the key of this header,
+	// part under the key in the transition record (FORMAT.md). Every
+	// command but the one that finishes the work refuses such a volume; a
+	// caamcrypt of minor 1 refuses it as an unknown flag, never as a wrong key.
+	FlagTransition uint32 = 1 << 1
 	// knownFlags are the flag bits this package writes; Marshal refuses
 	// others. Readers keep unknown bits (a later minor may add some).
-	knownFlags = FlagFormatting
+	knownFlags = FlagFormatting | FlagTransition
 
 	// BackendCAAMBlob is the only key backend of format version 1: the volume
 	// key is a CAAM black key re-created at every boot from the tagged blob

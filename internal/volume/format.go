@@ -69,6 +69,9 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 		return e
 	}
 	defer closeDev()
+	if err := m.refuseTransition(bd, dev); err != nil && !o.Force {
+		return nil, fmt.Errorf("%w; formatting would destroy its data (--force formats anyway)", err)
+	}
 	if unfinishedFormat(bd) {
 		// Our own unfinished work (FlagFormatting): nothing was ever
 		// stored on the volume, so going over it needs no --force.

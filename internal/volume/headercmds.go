@@ -25,6 +25,9 @@ func (m *Manager) HeaderBackup(device, file string) (*header.Header, error) {
 		return nil, fmt.Errorf("open %s: %w", dev, err)
 	}
 	defer bd.Close()
+	if err := m.refuseTransition(bd, dev); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	h, err := header.Backup(bd, &buf)
 	if err != nil {
@@ -65,6 +68,11 @@ func (m *Manager) HeaderRestore(device, file string, force bool) (*header.Header
 		return nil, fmt.Errorf("open %s: %w", dev, err)
 	}
 	defer bd.Close()
+	// Even with force: a header written over a transition would hide the
+	// record's state and lose the data being moved.
+	if err := m.refuseTransition(bd, dev); err != nil {
+		return nil, err
+	}
 	if !force {
 		if err := m.refuseRestoreOver(bd, dev, data); err != nil {
 			return nil, err
@@ -147,6 +155,9 @@ func (m *Manager) HeaderDump(device string) (header.Info, header.ReadReport, err
 		return header.Info{}, header.ReadReport{}, fmt.Errorf("open %s: %w", dev, err)
 	}
 	defer bd.Close()
+	if err := m.refuseTransition(bd, dev); err != nil {
+		return header.Info{}, header.ReadReport{}, err
+	}
 	h, rep, err := header.Read(bd)
 	if err != nil {
 		return header.Info{}, rep, classifyHeaderErr(dev, err)

@@ -67,6 +67,9 @@ func (m *Manager) rewriteHeader(dev string) (*RepairResult, error) {
 		return nil, deviceOpenError(dev, err)
 	}
 	defer bd.Close()
+	if err := m.refuseTransition(bd, dev); err != nil {
+		return nil, err
+	}
 	h, rep, err := header.Read(bd)
 	if err != nil {
 		return nil, classifyHeaderErr(dev, err)

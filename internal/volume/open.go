@@ -210,6 +210,9 @@ func (m *Manager) readHeader(dev string) (h *header.Header, damaged bool, err er
 		return nil, false, deviceOpenError(dev, err)
 	}
 	defer bd.Close()
+	if err := m.refuseTransition(bd, dev); err != nil {
+		return nil, false, err
+	}
 	h, rep, err := header.Read(bd)
 	if err != nil {
 		return nil, false, classifyHeaderErr(dev, err)
