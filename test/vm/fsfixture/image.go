@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,9 +90,13 @@ func ImageXattr(img, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := exec.Command(debugfs, "-R", "ea_get -V \"/"+path[2:]+"\" user.fixture", img).Output()
+	out, err := exec.Command(debugfs, "-R", "ea_get -V \"/"+path[2:]+"\" user.fixture", img).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("debugfs ea_get %s: %w", path, err)
+	}
+	// debugfs exits 0 when it cannot open the file system at all.
+	if strings.Contains(string(out), "Filesystem not open") {
+		return "", fmt.Errorf("debugfs cannot open %s: %s", img, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
 }
