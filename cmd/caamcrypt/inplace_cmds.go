@@ -170,7 +170,7 @@ func printTransition(c *cli.Context, r *volume.TransitionResult) error {
 		if r.GivenUp > 0 {
 			fmt.Fprintf(w, " (shrinks by %d bytes from %d)", r.GivenUp, r.FSSizeBefore)
 		}
-		fmt.Fprintf(w, ", about %s; nothing was written\n", time.Duration(r.EstimateSeconds*float64(time.Second)).Round(time.Second))
+		fmt.Fprintf(w, ", about %s; nothing was written\n", time.Duration(r.EstimateSeconds*float64(time.Second)).Round(100*time.Millisecond))
 		for _, n := range r.Notes {
 			fmt.Fprintln(w, n)
 		}

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/caamcrypt/caamcrypt/internal/fail"
+	"github.com/caamcrypt/caamcrypt/internal/inplace"
 )
 
 // version is set at link time: -ldflags "-X main.version=...".
@@ -61,6 +63,10 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	err = classify(err)
 	if code, ok := interruptedExit(ctx, err); ok {
+		if errors.Is(err, inplace.ErrStopped) { // an in-place transition keeps its progress
+			fmt.Fprintf(stderr, "caamcrypt: %s\n", userMessage(err))
+			return code
+		}
 		fmt.Fprintf(stderr, "caamcrypt: %s (what it had made was rolled back)\n", userMessage(err))
 		return code
 	}

@@ -2,10 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
@@ -23,33 +19,8 @@ func sampleStatus() volume.Status {
 // The JSON fields of status are the ones docs/json.md documents, no more,
 // no fewer: scripts depend on them.
 func TestStatusJSONMatchesDocs(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/json.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := string(doc)[strings.Index(string(doc), "## `caamcrypt status"):]
-	if i := strings.Index(section[3:], "\n## "); i >= 0 {
-		section = section[:i+3]
-	}
-	var documented []string
-	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|").FindAllStringSubmatch(section, -1) {
-		documented = append(documented, m[1])
-	}
-	b, err := json.Marshal(sampleStatus())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fields map[string]any
-	if err := json.Unmarshal(b, &fields); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for k := range fields {
-		got = append(got, k)
-	}
-	sort.Strings(got)
-	sort.Strings(documented)
-	if strings.Join(got, " ") != strings.Join(documented, " ") {
+	documented := docTables(t, "## `caamcrypt status")[0]
+	if got := jsonFields(t, sampleStatus()); strings.Join(got, " ") != strings.Join(documented, " ") {
 		t.Errorf("status JSON fields\n  %v\ndocumented in docs/json.md\n  %v", got, documented)
 	}
 }

@@ -56,6 +56,11 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 	if err := m.refuseMapped(o.Name); err != nil {
 		return nil, err
 	}
+	// Before the in-use check: a killed transition leaves its mapping, and
+	// "in progress: run caamcrypt encrypt" is what the user must hear.
+	if err := m.refuseTransitionAt(dev); err != nil && !o.Force {
+		return nil, fmt.Errorf("%w; formatting would destroy its data (--force formats anyway)", err)
+	}
 	bd, err := m.openForFormat(dev, o.Force)
 	if err != nil {
 		return nil, err
@@ -69,9 +74,6 @@ func (m *Manager) Format(ctx context.Context, o FormatOptions) (v *Volume, err e
 		return e
 	}
 	defer closeDev()
-	if err := m.refuseTransition(bd, dev); err != nil && !o.Force {
-		return nil, fmt.Errorf("%w; formatting would destroy its data (--force formats anyway)", err)
-	}
 	if unfinishedFormat(bd) {
 		// Our own unfinished work (FlagFormatting): nothing was ever
 		// stored on the volume, so going over it needs no --force.

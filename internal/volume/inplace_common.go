@@ -126,3 +126,35 @@ func readDirectAt(f directDev, off int64, n int) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// beginTransition resolves device, takes its lock (the caller runs
+// unlock) and reads its transition record: nil when none, refused when it
+// is another direction's.
+func (m *Manager) beginTransition(ctx context.Context, device string, dir inplace.Direction) (dev string, size int64,
+	rec *inplace.Record, unlock func(), err error) {
+	if dev, err = m.d.devices.Resolve(device); err != nil {
+		return "", 0, nil, nil, err
+	}
+	if size, err = m.d.devices.Size(dev); err != nil {
+		return "", 0, nil, nil, fmt.Errorf("size of %s: %w", dev, err)
+	}
+	if unlock, err = m.lockDevice(ctx, dev); err != nil {
+		return "", 0, nil, nil, err
+	}
+	rec, err = m.readTransitionAt(dev, size)
+	if err == nil && rec != nil && rec.Direction != dir {
+		err = transitionError(dev, rec)
+	}
+	if err != nil {
+		unlock()
+		return "", 0, nil, nil, err
+	}
+	return dev, size, rec, unlock, nil
+}
+
+// resumableDryRun is the dry run's answer on a device whose transition
+// is under way.
+func resumableDryRun(dev string, rec *inplace.Record) *TransitionResult {
+	return &TransitionResult{Op: rec.Direction.String(), Device: dev, DryRun: true, Resumed: true,
+		Notes: []string{fmt.Sprintf("a %s of %s is %d%% done: running it again goes on from there", rec.Direction, dev, rec.Percent())}}
+}

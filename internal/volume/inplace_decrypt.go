@@ -21,22 +21,7 @@ const decryptChunkMax = 4 << 20
 // them is shrunk first), then grows back to the whole device. Run again
 // after any interruption, it goes on from the record.
 func (m *Manager) Decrypt(ctx context.Context, o DecryptOptions) (res *TransitionResult, err error) {
-	dev, err := m.d.devices.Resolve(o.Device)
-	if err != nil {
-		return nil, err
-	}
-	size, err := m.d.devices.Size(dev)
-	if err != nil {
-		return nil, fmt.Errorf("size of %s: %w", dev, err)
-	}
-	rec, err := m.readTransitionAt(dev, size)
-	if err != nil {
-		return nil, err
-	}
-	if rec != nil && rec.Direction != inplace.Decrypt {
-		return nil, transitionError(dev, rec)
-	}
-	unlock, err := m.lockDevice(ctx, dev)
+	dev, size, rec, unlock, err := m.beginTransition(ctx, o.Device, inplace.Decrypt)
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +32,7 @@ func (m *Manager) Decrypt(ctx context.Context, o DecryptOptions) (res *Transitio
 			return nil, fmt.Errorf("%w: the header in the transition record of %s: %w", fail.ErrRefused, dev, err)
 		}
 		if o.DryRun {
-			return &TransitionResult{Op: "decrypt", Device: dev, DryRun: true, Resumed: true,
-				Notes: []string{fmt.Sprintf("a decrypt of %s is %d%% done: running it again goes on from there", dev, rec.Percent())}}, nil
+			return resumableDryRun(dev, rec), nil
 		}
 	} else {
 		if h, _, err = m.readHeader(dev); err != nil {
@@ -166,13 +150,20 @@ func (m *Manager) startDecrypt(ctx context.Context, o DecryptOptions, dev string
 		return nil, err
 	}
 	if o.DryRun {
-		res.EstimateSeconds = m.estimate(dev, res.FSSize, 2)
+		res.EstimateSeconds = m.estimate(dev, res.FSSize, 1)
 		if res.GivenUp > 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("the file system would shrink by %d bytes first (resize2fs)", res.GivenUp))
 		}
 		return nil, nil
 	}
 	if fsSize > avail {
+		first, err := readDirectAt(mp, 0, inplace.BlockSize)
+		if err != nil {
+			return nil, fmt.Errorf("read the file system in %s: %w", dev, err)
+		}
+		if err := refuseTooFull(ctx, node, avail, 1024<<first[1024+24]); err != nil {
+			return nil, err
+		}
 		m.log.WithField("device", dev).Infof("shrinking the file system from %d to %d bytes", fsSize, avail)
 		if err := shrinkExt(ctx, node, avail); err != nil {
 			return nil, err

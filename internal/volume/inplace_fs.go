@@ -3,6 +3,7 @@ package volume
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 
 	"github.com/caamcrypt/caamcrypt/internal/fail"
@@ -44,6 +45,30 @@ func shrinkExt(ctx context.Context, dev string, size int64) error {
 	return err
 }
 
+// minSizeRe finds resize2fs -P's answer.
+var minSizeRe = regexp.MustCompile(`minimum size of the filesystem: ([0-9]+)`)
+
+// refuseTooFull asks resize2fs -P (which changes nothing) for the
+// smallest size the file system on dev shrinks to, in blocks of
+// blockSize, and refuses when that is more than size: before anything is
+// written, not halfway. An answer it cannot read is left to resize2fs.
+func refuseTooFull(ctx context.Context, dev string, size, blockSize int64) error {
+	_, out, err := runTool(ctx, []string{"resize2fs", "-P", dev})
+	if err != nil {
+		return nil
+	}
+	mm := minSizeRe.FindStringSubmatch(out)
+	if mm == nil {
+		return nil
+	}
+	blocks, _ := strconv.ParseInt(mm[1], 10, 64)
+	if need := blocks * blockSize; need > size {
+		return fmt.Errorf("%w: too little free space on %s: the file system can shrink to %d bytes at the least (resize2fs -P), "+
+			"the volume leaves it %d; free %d bytes and try again; nothing was written", fail.ErrRefused, dev, need, size, need-size)
+	}
+	return nil
+}
+
 // growExt grows the file system on dev to the whole device (after decrypt).
 func growExt(ctx context.Context, dev string) error {
 	if _, out, err := runTool(ctx, []string{"e2fsck", "-f", "-p", dev}); err != nil {
@@ -61,7 +86,7 @@ func extSizeOf(r BlockDev, what string) (int64, []byte, error) {
 	if _, err := r.ReadAt(first, 0); err != nil {
 		return 0, nil, fmt.Errorf("read the first block of %s: %w", what, err)
 	}
-	n, ok := probe.ExtSize(first)
+	n, ok := probe.ExtSize(first[:2048])
 	if !ok {
 		return 0, first, fmt.Errorf("%w: %s holds no ext2/3/4 file system: in-place encryption needs one "+
 			"(resize2fs gives up the space the header takes); nothing was written", fail.ErrRefused, what)

@@ -17,29 +17,13 @@ import (
 // header area; the header carries FlagTransition until the end. Run again
 // after any interruption, it goes on from the record.
 func (m *Manager) Reencrypt(ctx context.Context, o ReencryptOptions) (res *TransitionResult, err error) {
-	dev, err := m.d.devices.Resolve(o.Device)
-	if err != nil {
-		return nil, err
-	}
-	size, err := m.d.devices.Size(dev)
-	if err != nil {
-		return nil, fmt.Errorf("size of %s: %w", dev, err)
-	}
-	rec, err := m.readTransitionAt(dev, size)
-	if err != nil {
-		return nil, err
-	}
-	if rec != nil && rec.Direction != inplace.Reencrypt {
-		return nil, transitionError(dev, rec)
-	}
-	unlock, err := m.lockDevice(ctx, dev)
+	dev, size, rec, unlock, err := m.beginTransition(ctx, o.Device, inplace.Reencrypt)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	if rec != nil && o.DryRun {
-		return &TransitionResult{Op: "reencrypt", Device: dev, DryRun: true, Resumed: true,
-			Notes: []string{fmt.Sprintf("a reencrypt of %s is %d%% done: running it again goes on from there", dev, rec.Percent())}}, nil
+		return resumableDryRun(dev, rec), nil
 	}
 	if rec != nil {
 		return m.resumeReencrypt(ctx, dev, rec, o.Progress)
@@ -94,7 +78,7 @@ func (m *Manager) Reencrypt(ctx context.Context, o ReencryptOptions) (res *Trans
 	}
 	u.drop(undoUnlinkKey)
 	if o.DryRun {
-		res.EstimateSeconds = m.estimate(dev, length, 3)
+		res.EstimateSeconds = m.estimate(dev, length, 2)
 		return res, nil
 	}
 

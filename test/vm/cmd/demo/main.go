@@ -63,9 +63,11 @@ func run(flavour vm.Flavour, sim, simParams string, keep bool) error {
 		defer os.RemoveAll(dir)
 	}
 	cfg := vm.Config{
-		Flavour:  flavour,
-		Disks:    []vm.DiskSpec{{Name: "secure", SizeMiB: 64}, {Name: "data", SizeMiB: 16}, {Name: "vault", SizeMiB: 32}},
-		Binaries: map[string]string{"/usr/bin/caamcrypt": caamcrypt},
+		Flavour: flavour,
+		Disks: []vm.DiskSpec{{Name: "secure", SizeMiB: 64}, {Name: "data", SizeMiB: 16}, {Name: "vault", SizeMiB: 32},
+			{Name: "field", SizeMiB: 32}},
+		// resize2fs: encrypt shrinks the field partition's filesystem.
+		Binaries: map[string]string{"/usr/bin/caamcrypt": caamcrypt, "/usr/sbin/resize2fs": "/usr/sbin/resize2fs"},
 	}
 	if haveCAAM {
 		cfg.ExtraModules = []vm.Module{{Path: sim, Params: simParams}}

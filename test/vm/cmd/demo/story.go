@@ -39,7 +39,12 @@ const (
 	cryptDev = "/dev/vda" // the partition to encrypt with the seed's commands
 	dataDev  = "/dev/vdb" // the board's persistent partition holding /data/caam
 	vaultDev = "/dev/vdc" // a partition for caamcrypt's own volume commands
+	fieldDev = "/dev/vdd" // a plain data partition of a board already in the field
 )
+
+// fieldMarker is a line of the field partition's files, to look for on
+// the raw partition before and after the encrypt.
+const fieldMarker = "meter log of board 17, not for other eyes"
 
 // seedTable is the seed's dm-crypt table for the logon key desc.
 func seedTable(name, desc string) string {
@@ -110,6 +115,27 @@ var story = []demoBoot{
 				Cmd: "caamcrypt open " + vaultDev + " --mount /mnt/vault && cat /mnt/vault/hello.txt", NeedsCAAM: true},
 			{Say: "what is open", Cmd: "caamcrypt status", NeedsCAAM: true},
 			{Say: "close everything", Cmd: "caamcrypt close encrypted && caamcrypt close vault && umount /data", NeedsCAAM: true},
+		},
+	},
+	{
+		Title: "a board in the field: encrypt its plain data partition in place, keeping every file",
+		Steps: []demoStep{
+			{Say: "mount the persistent partition", Cmd: "mkdir -p /data && mount " + dataDev + " /data", NeedsCAAM: true},
+			{Say: "(board preparation) the partition as it shipped: a plain ext4 full of files",
+				Cmd: "mkfs.ext4 -q -L field " + fieldDev + " && mkdir -p /mnt/field && mount " + fieldDev + " /mnt/field && cd /mnt/field && " +
+					"i=0; while [ $i -lt 40 ]; do echo \"" + fieldMarker + " $i\" > log$i.txt; dd if=/dev/urandom of=blob$i bs=1K count=$((i * 37 % 300 + 1)) 2>/dev/null; i=$((i+1)); done; " +
+					"sha256sum * > /data/field.sha256; ls | head -5; echo \"... $(ls | wc -l) files, $(du -sk . | cut -f1) KiB\"; cd / && umount /mnt/field", NeedsCAAM: true},
+			{Say: "today anyone with the board can read them off the raw partition",
+				Cmd: "grep -c '" + fieldMarker + "' " + fieldDev, NeedsCAAM: true},
+			{Say: "what encrypt would do, and how long it should take (writes nothing)",
+				Cmd: "caamcrypt encrypt " + fieldDev + " --dry-run", NeedsCAAM: true},
+			{Say: "encrypt in place: new CAAM key, the filesystem shrinks by 4 MiB and moves into the encrypted payload (a power cut: run it again)",
+				Cmd: "caamcrypt encrypt " + fieldDev + " --name field", NeedsCAAM: true},
+			{Say: "the raw partition holds no plaintext any more",
+				Cmd: "if grep -q '" + fieldMarker + "' " + fieldDev + "; then echo 'plaintext found'; exit 1; else echo 'no plaintext on " + fieldDev + "'; fi", NeedsCAAM: true},
+			{Say: "open it like any caamcrypt volume: every file is there, with the same checksum",
+				Cmd: "caamcrypt open " + fieldDev + " --mount /mnt/field && cd /mnt/field && sha256sum -c /data/field.sha256 | tail -3 && " +
+					"echo \"$(sha256sum -c /data/field.sha256 | grep -c ': OK$') of $(wc -l < /data/field.sha256) files OK\" && cd / && caamcrypt close field && umount /data", NeedsCAAM: true},
 		},
 	},
 	{
