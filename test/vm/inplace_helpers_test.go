@@ -194,3 +194,10 @@ func ipField(line, key string) string {
 	}
 	return ""
 }
+
+// ipBinaries are caamcrypt and the e2fsprogs tool the in-place commands
+// run beyond the base image's (resize2fs: encrypt's shrink, decrypt's grow).
+func ipBinaries(t *testing.T, caamcrypt string) map[string]string {
+	t.Helper()
+	return map[string]string{"/usr/bin/caamcrypt": caamcrypt, "/usr/sbin/resize2fs": hostTool(t, "resize2fs")}
+}
