@@ -108,7 +108,7 @@ func TestInplaceCrashStates(t *testing.T) {
 		steps = append(steps, volStep{op.name, run, 0})
 	}
 	steps = append(steps, volStep{"stop-logging", "dmsetup remove lwv", 0})
-	res := volRunLong(t, m, steps, 20*time.Minute)
+	res := volRunTimeout(t, m, ipCmdline, steps, 20*time.Minute)
 	if t.Failed() {
 		t.Fatalf("recording failed; console tail:\n%s", res.ConsoleTail(30))
 	}
@@ -244,7 +244,7 @@ func TestInplaceCrashStates(t *testing.T) {
 		}
 		f.Close()
 		bstart := time.Now()
-		res := volRunLong(t, m, []volStep{{"check-states", script.String(), 0}}, time.Duration(len(part))*4*time.Minute+5*time.Minute)
+		res := volRunTimeout(t, m, ipCmdline, []volStep{{"check-states", script.String(), 0}}, time.Duration(len(part))*4*time.Minute+5*time.Minute)
 		t.Logf("checked %d crash states in %s", len(part), time.Since(bstart).Round(time.Second))
 		lines := map[int]string{}
 		for _, l := range strings.Split(volOut(res, "check-states"), "\n") {

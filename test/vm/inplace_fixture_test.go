@@ -37,7 +37,7 @@ func TestInplaceFixture(t *testing.T) {
 	SRC, TAM, VOL := m.GuestDevice("src"), m.GuestDevice("tamper"), m.GuestDevice("vol")
 	lib := ". /etc/caamcrypt-test/inplace.sh; . /etc/caamcrypt-test/copy.sh; IPSRC=" + SRC + "\n"
 
-	res := volRun(t, m, "", []volStep{
+	res := volRun(t, m, ipCmdline, []volStep{
 		{"verify-source", lib + "ip_fs " + SRC + "; echo \"K=$K FX=$FX\"; [ $K = 0 ] && [ $FX = ok ]", 0},
 		// One change of each kind on a copy: content, mode, a symlink gone.
 		{"tamper", lib + "mkdir -p /mnt/t && mount " + TAM + " /mnt/t && f=$(find /mnt/t -type f -size +1k | head -n 1) && " +
@@ -53,7 +53,7 @@ func TestInplaceFixture(t *testing.T) {
 	if out := volOut(res, "tamper"); !strings.Contains(out, "FX=bad:") {
 		t.Fatalf("the checker missed the changes:\n%s", out)
 	}
-	res = volRun(t, m, "", []volStep{
+	res = volRun(t, m, ipCmdline, []volStep{
 		{"open-verify", lib + "ip_final volume " + VOL + "; echo \"FIN=$FIN K=$K FX=$FX\"; [ $FIN = 0 ] && [ $K = 0 ] && [ $FX = ok ]", 0},
 		{"raw-no-mount", "mkdir -p /mnt/r && if mount -o ro " + VOL + " /mnt/r; then umount /mnt/r; echo mounted; exit 1; fi", 0},
 		{"format-refused", "caamcrypt format " + VOL + " --name ipv", 4},

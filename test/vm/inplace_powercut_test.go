@@ -75,7 +75,7 @@ func TestInplacePowerCuts(t *testing.T) {
 		steps = append(steps, volStep{op.name, lib + fmt.Sprintf("ip_run_%d %s", i, V), 0},
 			volStep{op.name + "-check", lib + final(op.to) + " && [ $FIN = 0 ] && [ $K = 0 ] && [ $FX = ok ]", 0})
 	}
-	res := volRunLong(t, m, steps, 20*time.Minute)
+	res := volRunTimeout(t, m, ipCmdline, steps, 20*time.Minute)
 	if t.Failed() {
 		t.Fatalf("the uncut chain failed; console tail:\n%s", res.ConsoleTail(30))
 	}
@@ -145,7 +145,7 @@ func TestInplacePowerCuts(t *testing.T) {
 		}
 		bs = append(bs, Step{Name: "op", Run: lib + fmt.Sprintf("ip_run_%d %s", i, V), MayFail: true}, Step{Name: "idle", Run: "sleep 600"})
 		delay := time.Duration(rng.Int63n(int64(window[op.name])))
-		res := m.Boot(Boot{Steps: bs, Timeout: 20 * time.Minute, PowerCut: &PowerCut{Step: "op", After: delay}})
+		res := m.Boot(Boot{Cmdline: ipCmdline, Steps: bs, Timeout: 20 * time.Minute, PowerCut: &PowerCut{Step: "op", After: delay}})
 		if !judge(res) {
 			continue
 		}
@@ -172,7 +172,7 @@ func TestInplacePowerCuts(t *testing.T) {
 		t.Logf("power cut %s at +%s came after it ended (not counted; window now %s)", op.name, pc.Elapsed.Round(time.Millisecond), window[op.name].Round(time.Millisecond))
 	}
 	if pending >= 0 {
-		res := m.Boot(Boot{Steps: []Step{{Name: "resume", Run: lib + fmt.Sprintf("ip_sub 900 ip_run_%d %s 2>&1 | tail -n 3; %s", pending, V, final(ops[pending].to)), MayFail: true}}, Timeout: 20 * time.Minute})
+		res := m.Boot(Boot{Cmdline: ipCmdline, Steps: []Step{{Name: "resume", Run: lib + fmt.Sprintf("ip_sub 900 ip_run_%d %s 2>&1 | tail -n 3; %s", pending, V, final(ops[pending].to)), MayFail: true}}, Timeout: 20 * time.Minute})
 		judge(res)
 	}
 	for _, op := range ops {
