@@ -46,15 +46,16 @@ import (
 //
 // Figures: @@RELIABILITY|inplace-crash|<op>|<states checked>|<states with a
 // violation> and one inplace-crash-violations line per invariant broken.
-// Short (make test): 3 seeded states per operation (2 in the middle, the
-// finished one), 2 for the copy row when the in-place rows run;
+// Short (make test): 4 states per operation (the first and last flush-point
+// states in the middle, a seeded other one, the finished one), 2 for the
+// copy row when the in-place rows run;
 // CAAMCRYPT_RELIABILITY=long: every distinct flush-point state and 40
 // sampled ones per operation. CAAMCRYPT_INPLACE_STATES=N sets the states
 // checked per operation, CAAMCRYPT_CRASH_SAMPLES the sampled ones
 // considered, CAAMCRYPT_CRASH_SEED the seed.
 func TestInplaceCrashStates(t *testing.T) {
 	long := os.Getenv("CAAMCRYPT_RELIABILITY") == "long"
-	perOp, samples := 3, 8
+	perOp, samples := 4, 8
 	if long {
 		perOp, samples = 0, 40 // 0: every state
 	}
@@ -133,13 +134,6 @@ func TestInplaceCrashStates(t *testing.T) {
 
 	// The states to check, as recipes (a 32 MiB image each is rebuilt
 	// when it is written to the states disk).
-	type ipState struct {
-		op    int
-		name  string
-		start []byte
-		st    logwrites.State
-		mid   bool
-	}
 	rng := rand.New(rand.NewSource(seed))
 	var chosen []ipState
 	distinct := map[string]int{}
@@ -190,9 +184,11 @@ func TestInplaceCrashStates(t *testing.T) {
 			n = 2 // the harness's own row, when the real ones run too
 		}
 		if n > 0 {
-			// The short run: a seeded choice of states in the middle
-			// (the first and last kept), plus the finished state.
-			mid = crashPick(mid, max(n-1, 2), rng, func(s ipState) string { return s.name })
+			// The short run: the first and the last flush-point states in
+			// the middle (where an operation begins and finishes, and
+			// where its bugs showed), a seeded choice of the others
+			// (flush points and samples), plus the finished state.
+			mid = ipPickMid(mid, max(n-1, 2), rng)
 			if len(edge) > 1 {
 				edge = edge[len(edge)-1:]
 			}
@@ -435,3 +431,52 @@ func ipXattrCheck(t *testing.T, img []byte, want map[string]string) string {
 	}
 	return ""
 }
+
+// ipPickMid keeps at most n of the states in the middle: the first and the
+// last at a flush point (not sampled), then a seeded choice of the rest,
+// in their original order.
+func ipPickMid[T interface{ sampled() bool }](states []T, n int, rng *rand.Rand) []T {
+	if len(states) <= n {
+		return states
+	}
+	first, last := -1, -1
+	for i, s := range states {
+		if !s.sampled() {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	keep := map[int]bool{}
+	for _, i := range []int{first, last} {
+		if i >= 0 && len(keep) < n {
+			keep[i] = true
+		}
+	}
+	for _, i := range rng.Perm(len(states)) {
+		if len(keep) >= n {
+			break
+		}
+		keep[i] = true
+	}
+	var out []T
+	for i, s := range states {
+		if keep[i] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ipState is a crash state to check, as a recipe: a 32 MiB image each
+// is rebuilt when it is written to the states disk.
+type ipState struct {
+	op    int
+	name  string
+	start []byte
+	st    logwrites.State
+	mid   bool
+}
+
+func (s ipState) sampled() bool { return strings.HasPrefix(s.name, "sample-") }
