@@ -32,6 +32,10 @@ func TestComplete(t *testing.T) {
 		{[]string{"format", "--sector-size", ""}, nil, []string{"--name", "key"}},
 		{[]string{"open", "--key-dir", ""}, nil, []string{"--name"}},
 		{[]string{"header", ""}, []string{"backup", "restore", "dump"}, nil},
+		{[]string{""}, []string{"encrypt", "reencrypt", "decrypt"}, nil},
+		{[]string{"encrypt", "--"}, []string{"--dry-run", "--json", "--save-key", "--sector-size"}, []string{"--no-grow", "--mount"}},
+		{[]string{"decrypt", "--"}, []string{"--dry-run", "--json", "--no-grow"}, []string{"--save-key"}},
+		{[]string{"reencrypt", "--"}, []string{"--dry-run", "--json", "--key", "--save-key"}, []string{"--no-grow", "--name"}},
 	}
 	for _, c := range cases {
 		got := completions(t, c.words...)

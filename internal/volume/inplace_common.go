@@ -138,6 +138,14 @@ func (m *Manager) beginTransition(ctx context.Context, device string, dir inplac
 	if size, err = m.d.devices.Size(dev); err != nil {
 		return "", 0, nil, nil, fmt.Errorf("size of %s: %w", dev, err)
 	}
+	// Another direction's record is refused before the lock (no lock
+	// directory needed to hear it), and read again under the lock.
+	if rec, err = m.readTransitionAt(dev, size); err == nil && rec != nil && rec.Direction != dir {
+		err = transitionError(dev, rec)
+	}
+	if err != nil {
+		return "", 0, nil, nil, err
+	}
 	if unlock, err = m.lockDevice(ctx, dev); err != nil {
 		return "", 0, nil, nil, err
 	}

@@ -71,9 +71,9 @@ func TestInplace(t *testing.T) {
 		if inplaceBig {
 			size, files, maxKiB, bigMiB = 256, 3000, 48, 8
 		}
-		disks := []DiskSpec{{Name: "keys", SizeMiB: 16}, {Name: "data", SizeMiB: size}, {Name: "full", SizeMiB: 16}}
+		disks := []DiskSpec{{Name: "keys", SizeMiB: 16}, {Name: "data", SizeMiB: size}, {Name: "full", SizeMiB: 16}, {Name: "fmt", SizeMiB: 24}}
 		m0 := &Machine{cfg: Config{Disks: disks}}
-		K, D, FULL := m0.GuestDevice("keys"), m0.GuestDevice("data"), m0.GuestDevice("full")
+		K, D, FULL, FMT := m0.GuestDevice("keys"), m0.GuestDevice("data"), m0.GuestDevice("full"), m0.GuestDevice("fmt")
 		bin, err := BuildGoTestHooks("./cmd/caamcrypt")
 		if err != nil {
 			t.Fatalf("QEMU rig: %v", err)
@@ -99,6 +99,14 @@ func TestInplace(t *testing.T) {
 			}
 			return b.String()
 		}
+		// ends is volUnchanged over the places a transition writes first
+		// (the first 8 MiB: first block, header area, first chunks; the
+		// last MiB: the record), cheaper than hashing the whole disk twice.
+		ends := func(dev, cmd string) string {
+			sum := fmt.Sprintf("{ dd if=%s bs=1M count=8 2>/dev/null; dd if=%s bs=1M skip=%d 2>/dev/null; } | sha256sum", dev, dev, size-1)
+			return fmt.Sprintf("s1=$(%s); %s; rc=$?; s2=$(%s); echo \"ends before ${s1%%%% *} after ${s2%%%% *}\"\n"+
+				"[ \"$s1\" = \"$s2\" ] || exit 99; exit $rc", sum, cmd, sum)
+		}
 		inTransition := func(op string) string {
 			return refused("$CC open $D", op+" in progress") + refused("$CC format $D --fs none", op+" in progress") +
 				refused("$CC header dump $D", op+" in progress") +
@@ -114,8 +122,8 @@ func TestInplace(t *testing.T) {
 			{"too-full", "mkfs.ext4 -q " + FULL + " && mount " + FULL + " /mnt/x && dd if=/dev/urandom of=/mnt/x/fill bs=1M count=12 2>/dev/null; " +
 				"umount /mnt/x && " + volUnchanged(FULL, "caamcrypt encrypt "+FULL), 4},
 			{"encrypt-mounted", src + "mount $D /mnt/p || exit 1\n" + refused("$CC encrypt $D", "mounted") + "umount /mnt/p\nverdict", 0},
-			{"encrypt-dry-run", env + volUnchanged(D, "caamcrypt encrypt "+D+" --dry-run"), 0},
-			{"decrypt-plain", env + volUnchanged(D, "caamcrypt decrypt "+D), 6},
+			{"encrypt-dry-run", env + ends(D, "caamcrypt encrypt "+D+" --dry-run"), 0},
+			{"decrypt-plain", env + ends(D, "caamcrypt decrypt "+D), 6},
 			{"encrypt-term", src + "start encrypt-chunk $CC encrypt $D --name vd --save-key\nhit TERM\nwant_sig_rc TERM\n" +
 				"grep -q 'caamcrypt encrypt again' /tmp/cmd.out || bad 'no resume hint'\nnothing_left /mnt/vd\n" +
 				inTransition("encrypt") + refused("$CC decrypt $D", "encrypt in progress") + "verdict", 0},
@@ -138,6 +146,14 @@ func TestInplace(t *testing.T) {
 			{"decrypt-resume", env + "caamcrypt decrypt $D", 0},
 			{"decrypted", src + "nothing_left /mnt/p\ne2fsck -f -n $D || exit 1\nmount $D /mnt/p || exit 1\n" + inplaceVerify("/mnt/p") +
 				"umount /mnt/p\nblkid $D\nverdict", 0},
+			// A volume made by format (payload offset 1 MiB, payload to the
+			// end of the device): decrypt shrinks its file system out of
+			// the record's 64 KiB first, through the mapping.
+			{"decrypt-formatted", "set -e\ncaamcrypt format " + FMT + " --name vf --mount /mnt/f\n" +
+				"mount " + D + " /mnt/p && cp -a /mnt/p/dir1 /mnt/p/dir2 /mnt/p/big1 /mnt/f/ && umount /mnt/p\n" +
+				"cd /mnt/f && find . -type f | sort | xargs sha256sum > /tmp/fm && cd / && caamcrypt close vf\n" +
+				"caamcrypt decrypt " + FMT + "\ne2fsck -f -n " + FMT + " >/dev/null\nmount " + FMT + " /mnt/f && cd /mnt/f && sha256sum -c /tmp/fm > /tmp/fc\n" +
+				"echo \"formatted volume decrypted: $(grep -c ': OK$' /tmp/fc) files equal\"; cd / && umount /mnt/f", 0},
 			{"umount-keys", "umount /data", 0},
 		}
 		// The udev flavour adds what udev changes (mapping nodes made by
@@ -148,7 +164,7 @@ func TestInplace(t *testing.T) {
 			var short []volStep
 			for _, s := range steps {
 				switch s.name {
-				case "too-full", "encrypt-mounted", "encrypt-dry-run", "decrypt-plain", "encrypt-kill", "reencrypt-kill", "decrypt-kill":
+				case "too-full", "decrypt-formatted", "encrypt-mounted", "encrypt-dry-run", "decrypt-plain", "encrypt-kill", "reencrypt-kill", "decrypt-kill":
 				default:
 					short = append(short, s)
 				}
@@ -169,6 +185,9 @@ func TestInplace(t *testing.T) {
 		wantOutput(t, res, "open-encrypted", "checksums:", "metadata:")
 		wantOutput(t, res, "old-key-refused", "wrong key")
 		wantOutput(t, res, "decrypted", "checksums:", "metadata:")
+		if res.Step("decrypt-formatted") != nil {
+			wantOutput(t, res, "decrypt-formatted", "files equal")
+		}
 		t.Logf("TIMING %s TestInplace total %s", f, time.Since(start).Round(time.Second))
 	})
 }

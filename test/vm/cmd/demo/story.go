@@ -124,7 +124,7 @@ var story = []demoBoot{
 			{Say: "(board preparation) the partition as it shipped: a plain ext4 full of files",
 				Cmd: "mkfs.ext4 -q -L field " + fieldDev + " && mkdir -p /mnt/field && mount " + fieldDev + " /mnt/field && cd /mnt/field && " +
 					"i=0; while [ $i -lt 40 ]; do echo \"" + fieldMarker + " $i\" > log$i.txt; dd if=/dev/urandom of=blob$i bs=1K count=$((i * 37 % 300 + 1)) 2>/dev/null; i=$((i+1)); done; " +
-					"sha256sum * > /data/field.sha256; ls | head -5; echo \"... $(ls | wc -l) files, $(du -sk . | cut -f1) KiB\"; cd / && umount /mnt/field", NeedsCAAM: true},
+					"sha256sum blob* log* > /data/field.sha256; ls | head -5; echo \"... $(ls | wc -l) files, $(du -sk . | cut -f1) KiB\"; cd / && umount /mnt/field", NeedsCAAM: true},
 			{Say: "today anyone with the board can read them off the raw partition",
 				Cmd: "grep -c '" + fieldMarker + "' " + fieldDev, NeedsCAAM: true},
 			{Say: "what encrypt would do, and how long it should take (writes nothing)",
