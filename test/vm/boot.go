@@ -160,6 +160,9 @@ func (m *Machine) qemuArgs(b Boot, console, results string) ([]string, error) {
 		return nil, err
 	}
 	cmdline := fmt.Sprintf(baseCmdline, spec.console)
+	if spec.cmdline != "" {
+		cmdline += " " + spec.cmdline
+	}
 	if os.Getenv(EnvVerbose) != "" {
 		cmdline = strings.Replace(cmdline, "quiet loglevel=4", "loglevel=7 printk.time=1", 1)
 	}

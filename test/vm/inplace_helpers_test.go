@@ -202,9 +202,7 @@ func ipBinaries(t *testing.T, caamcrypt string) map[string]string {
 	return map[string]string{"/usr/bin/caamcrypt": caamcrypt, "/usr/sbin/resize2fs": hostTool(t, "resize2fs")}
 }
 
-// ipCmdline goes on every in-place boot's kernel command line: under a
-// heavy TCG load Debian's kernel twice hung or panicked in its IO-APIC
-// timer check ("IO-APIC + timer doesn't work!") before /init, failing a
-// long run at its first boot; no_timer_check skips that check, as on
-// virtual machines it is meant to be.
-const ipCmdline = "no_timer_check"
+// ipCmdline is the in-place boots' extra kernel command line: none now
+// (no_timer_check, which they needed under load, is on every x86 boot:
+// arch.go).
+const ipCmdline = ""
