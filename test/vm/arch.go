@@ -56,7 +56,7 @@ var specs = map[Arch]archSpec{
 		// Under heavy TCG load Debian's kernel hung or panicked in its
 		// IO-APIC timer check ("IO-APIC + timer doesn't work!") before
 		// /init; no_timer_check skips that check, meant for virtual machines.
-		cmdline: "no_timer_check",
+		cmdline:    "no_timer_check",
 		resultsDev: func(p string) []string { return []string{"-serial", "file:" + p} },
 		libDirs: []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
 			"/lib64", "/usr/lib64", "/lib", "/usr/lib"},
