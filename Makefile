@@ -92,7 +92,7 @@ demo: deps build caamsim
 	CAAMCRYPT_VM=required $(GO) run ./test/vm/cmd/demo
 
 bench: deps build caamsim
-	CAAMCRYPT_VM=required $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	CAAMCRYPT_VM=required $(GO) test -run '^$$' -bench . -benchmem -timeout 90m ./...
 
 # Cross builds for i.MX8/9 (arm64) and i.MX6/7 (armhf) against a Debian 12
 # sysroot that cgo-env.sh fetches without multiarch (test/cross/README.md),
