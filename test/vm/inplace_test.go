@@ -121,6 +121,11 @@ func TestInplace(t *testing.T) {
 			// A file system without room for the header: refused before any write.
 			{"too-full", "mkfs.ext4 -q " + FULL + " && mount " + FULL + " /mnt/x && dd if=/dev/urandom of=/mnt/x/fill bs=1M count=12 2>/dev/null; " +
 				"umount /mnt/x && " + volUnchanged(FULL, "caamcrypt encrypt "+FULL), 4},
+			// A file system with errors (here its superblock's free-blocks
+			// count zeroed, so its checksum fails): refused before any
+			// write, naming e2fsck.
+			{"encrypt-unclean", "mkfs.ext4 -q -F " + FULL + " && " + volFlipByte(FULL, 1024+12) + " && " +
+				volUnchanged(FULL, "caamcrypt encrypt "+FULL), 4},
 			{"encrypt-mounted", src + "mount $D /mnt/p || exit 1\n" + refused("$CC encrypt $D", "mounted") + "umount /mnt/p\nverdict", 0},
 			{"encrypt-dry-run", env + ends(D, "caamcrypt encrypt "+D+" --dry-run"), 0},
 			{"decrypt-plain", env + ends(D, "caamcrypt decrypt "+D), 6},
@@ -164,7 +169,7 @@ func TestInplace(t *testing.T) {
 			var short []volStep
 			for _, s := range steps {
 				switch s.name {
-				case "too-full", "decrypt-formatted", "encrypt-mounted", "encrypt-dry-run", "decrypt-plain", "encrypt-kill", "reencrypt-kill", "decrypt-kill":
+				case "too-full", "encrypt-unclean", "decrypt-formatted", "encrypt-mounted", "encrypt-dry-run", "decrypt-plain", "encrypt-kill", "reencrypt-kill", "decrypt-kill":
 				default:
 					short = append(short, s)
 				}
@@ -179,6 +184,9 @@ func TestInplace(t *testing.T) {
 		}
 		if res.Step("too-full") != nil {
 			wantOutput(t, res, "too-full", "too little free space")
+		}
+		if res.Step("encrypt-unclean") != nil {
+			wantOutput(t, res, "encrypt-unclean", "not clean", "e2fsck -f")
 		}
 		wantOutput(t, res, "encrypt-resume", `"op":"encrypt"`)
 		wantOutput(t, res, "encrypted-state", "no plaintext marker")
