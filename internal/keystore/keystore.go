@@ -120,6 +120,11 @@ func (s *Store) ensureDir() error {
 // is checked, not its parents (/data is often a link on embedded systems).
 func (s *Store) checkDir() error {
 	st, err := os.Lstat(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Not found, so a caller that makes a key when none is there
+		// (format --type plain --key K on a new board) goes on to make it.
+		return fmt.Errorf("%w: key directory %s: %w", fail.ErrNotFound, s.Dir, err)
+	}
 	if err != nil {
 		return fmt.Errorf("key directory %s: %w", s.Dir, err)
 	}

@@ -311,3 +311,14 @@ func TestKeyDirMustBeOwnersOnly(t *testing.T) {
 		t.Fatalf("Save into a 0755 key directory: %v", err)
 	}
 }
+
+// A key directory that does not exist yet holds no key: loading one is
+// "not found" (so format makes the key), not an I/O failure.
+func TestLoadFromMissingDirIsNotFound(t *testing.T) {
+	s := &Store{Dir: filepath.Join(t.TempDir(), "no", "caam")}
+	for _, load := range []func(string) ([]byte, error){s.LoadBlob, s.LoadKey} {
+		if _, err := load("k"); !errors.Is(err, fail.ErrNotFound) {
+			t.Errorf("load from a missing key directory: %v, want fail.ErrNotFound", err)
+		}
+	}
+}
