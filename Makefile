@@ -36,7 +36,7 @@ YOCTO_DEB_PACKAGES := gawk wget git diffstat unzip texinfo gcc build-essential c
 print-deb-packages:
 	@echo $(DEB_PACKAGES)
 
-.PHONY: print-deb-packages print-version all build man install test unit fuzz fuzz-smoke vmtest yocto-deps yocto-check yocto-update-modules demo bench caamsim deps vet fmt clean cross cross-arm64 cross-armhf reliability
+.PHONY: print-deb-packages print-version all build man install test unit fuzz fuzz-smoke vmtest yocto-deps yocto-check yocto-update-modules demo bench bench-smoke caamsim deps vet fmt clean cross cross-arm64 cross-armhf reliability
 
 all: build
 
@@ -78,7 +78,7 @@ reliability: deps build caamsim
 	test/fuzz/run.sh $(FUZZTIME) 2>&1 | tee -a $(BIN)/reliability.log | grep '@@RELIABILITY' ; [ $${PIPESTATUS[0]} = 0 ] || rc=1; \
 	$(GO) run ./test/reliability/cmd/table < $(BIN)/reliability.log | tee $(BIN)/reliability.md; exit $$rc
 
-test: deps unit fuzz-smoke vmtest yocto-check
+test: deps unit fuzz-smoke vmtest bench-smoke yocto-check
 
 # Fuzz every parser of outside bytes (test/fuzz/run.sh): briefly in make
 # test, FUZZTIME each in make fuzz. Prints @@RELIABILITY|fuzz|... lines.
@@ -90,6 +90,12 @@ fuzz:
 
 demo: deps build caamsim
 	CAAMCRYPT_VM=required $(GO) run ./test/vm/cmd/demo
+
+# One run of each VM benchmark's code (TestThroughputSmoke covers the
+# throughput bench): the figures are not kept, the code is proven to run.
+bench-smoke: build caamsim
+	CAAMCRYPT_VM=required CAAMCRYPT_BENCH_ITERS=1 CAAMCRYPT_BENCH_DD_ITERS=1 $(GO) test -count=1 -run '^$$' \
+		-bench 'OpenVsSeed|UnlockFloor|OpenAllScale|Inplace|SectorSize' -benchtime 1x -timeout 30m ./test/vm/
 
 bench: deps build caamsim
 	CAAMCRYPT_VM=required $(GO) test -run '^$$' -bench . -benchmem -timeout 90m ./...
