@@ -94,10 +94,8 @@ func encryptAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range []string{"key-size", "sector-size"} {
-		if c.IsSet(n) && c.Int(n) == 0 {
-			return fmt.Errorf("%w: --%s 0: give a size, or leave the option out for the default", fail.ErrUsage, n)
-		}
+	if err := refuseZeroSizes(c); err != nil {
+		return err
 	}
 	p := newTransitionProgress(c, "encrypting")
 	defer p.finish()

@@ -126,17 +126,25 @@ func formatCommand() *cli.Command {
 	}
 }
 
+// refuseZeroSizes refuses --key-size 0 and --sector-size 0 typed by the
+// user: the options structs read 0 as "the default", so a typed 0 would
+// silently mean the default instead of being the mistake it is.
+func refuseZeroSizes(c *cli.Context) error {
+	for _, n := range []string{"key-size", "sector-size"} {
+		if c.IsSet(n) && c.Int(n) == 0 {
+			return fmt.Errorf("%w: --%s 0: give a size, or leave the option out for the default", fail.ErrUsage, n)
+		}
+	}
+	return nil
+}
+
 func formatAction(c *cli.Context) error {
 	a, err := args(c, "DEVICE")
 	if err != nil {
 		return err
 	}
-	// FormatOptions reads 0 as "the default"; a 0 the user typed is a
-	// mistake to refuse, not a request for the default.
-	for _, n := range []string{"key-size", "sector-size"} {
-		if c.IsSet(n) && c.Int(n) == 0 {
-			return fmt.Errorf("%w: --%s 0: give a size, or leave the option out for the default", fail.ErrUsage, n)
-		}
+	if err := refuseZeroSizes(c); err != nil {
+		return err
 	}
 	o := volume.FormatOptions{
 		Device: deviceArg(a[0]), Name: c.String("name"), Label: c.String("label"), Key: c.String("key"),
