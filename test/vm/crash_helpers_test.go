@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -255,3 +256,23 @@ func finishedCopy(b []byte) []byte {
 }
 
 func sum256(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// crashKnob is the integer in environment variable name when it is one and
+// at least min, else def: the crash tests' counts (samples, guest cap,
+// states per operation), where a bad value keeps the default.
+func crashKnob(name string, def, min int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n >= min {
+		return n
+	}
+	return def
+}
+
+// crashSeed is the crash tests' sampling seed: CAAMCRYPT_CRASH_SEED, else a
+// fixed one, so a default run replays the same states every time.
+func crashSeed() int64 {
+	seed := int64(20261130)
+	if s := os.Getenv("CAAMCRYPT_CRASH_SEED"); s != "" {
+		seed, _ = strconv.ParseInt(s, 10, 64)
+	}
+	return seed
+}

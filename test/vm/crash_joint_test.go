@@ -50,16 +50,9 @@ func TestCrashStatesJoint(t *testing.T) {
 	if long {
 		samples, guestCap = 1500, 120
 	}
-	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_SAMPLES")); err == nil && n >= 0 {
-		samples = n
-	}
-	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_GUEST")); err == nil && n >= 3 {
-		guestCap = n
-	}
-	seed := int64(20261130)
-	if s := os.Getenv("CAAMCRYPT_CRASH_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
+	samples = crashKnob("CAAMCRYPT_CRASH_SAMPLES", samples, 0)
+	guestCap = crashKnob("CAAMCRYPT_CRASH_GUEST", guestCap, 3)
+	seed := crashSeed()
 	ForEachFlavour(t, func(t *testing.T, f Flavour) {
 		if f == Udev && !long {
 			t.Skip("udev flavour only with CAAMCRYPT_RELIABILITY=long (TestCrashStates replays format and open under udev)")

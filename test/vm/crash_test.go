@@ -38,10 +38,7 @@ import (
 // the short version bounds the guest checks to a few minutes.
 func TestCrashStates(t *testing.T) {
 	long := os.Getenv("CAAMCRYPT_RELIABILITY") == "long"
-	seed := int64(20261130)
-	if s := os.Getenv("CAAMCRYPT_CRASH_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
+	seed := crashSeed()
 	ForEachFlavour(t, func(t *testing.T, f Flavour) {
 		// The udev flavour (systemd-udevd probing every new mapping while
 		// caamcrypt works) replays the volume operations, sampled more
@@ -54,12 +51,8 @@ func TestCrashStates(t *testing.T) {
 		if long {
 			samples, guestCap = 1500, 200
 		}
-		if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_SAMPLES")); err == nil && n >= 0 {
-			samples = n
-		}
-		if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_GUEST")); err == nil && n >= 3 {
-			guestCap = n
-		}
+		samples = crashKnob("CAAMCRYPT_CRASH_SAMPLES", samples, 0)
+		guestCap = crashKnob("CAAMCRYPT_CRASH_GUEST", guestCap, 3)
 		crashStates(t, f, ops, samples, guestCap, seed)
 	})
 }

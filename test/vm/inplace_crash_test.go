@@ -59,16 +59,9 @@ func TestInplaceCrashStates(t *testing.T) {
 	if long {
 		perOp, samples = 0, 40 // 0: every state
 	}
-	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_INPLACE_STATES")); err == nil && n >= 0 {
-		perOp = n
-	}
-	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_CRASH_SAMPLES")); err == nil && n >= 0 {
-		samples = n
-	}
-	seed := int64(20261130)
-	if s := os.Getenv("CAAMCRYPT_CRASH_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
+	perOp = crashKnob("CAAMCRYPT_INPLACE_STATES", perOp, 0)
+	samples = crashKnob("CAAMCRYPT_CRASH_SAMPLES", samples, 0)
+	seed := crashSeed()
 	start := time.Now()
 	bin := MustBuildGo(t, "./cmd/caamcrypt")
 	ops := append(ipOpsAvailable(t, bin), ipCopy)
