@@ -35,12 +35,9 @@ func (m *Mover) decrypt(ctx context.Context, r *Record) error {
 		if err := m.Raw.Sync(); err != nil {
 			return fmt.Errorf("decrypt: flush the device: %w", err)
 		}
-		m.pause(ctx, PauseDecryptChunk)
-		r.Progress = e
-		if err := m.Log.Write(r); err != nil {
+		if err := m.advance(ctx, r, PauseDecryptChunk, e); err != nil {
 			return err
 		}
-		m.progress(r)
 	}
 	return nil
 }

@@ -40,12 +40,9 @@ func (m *Mover) encrypt(ctx context.Context, r *Record) error {
 		if err := m.Map.Sync(); err != nil {
 			return fmt.Errorf("encrypt: flush the mapping: %w", err)
 		}
-		m.pause(ctx, PauseEncryptChunk)
-		r.Progress = a
-		if err := m.Log.Write(r); err != nil {
+		if err := m.advance(ctx, r, PauseEncryptChunk, a); err != nil {
 			return err
 		}
-		m.progress(r)
 	}
 	return nil
 }

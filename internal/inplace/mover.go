@@ -53,6 +53,20 @@ func (m *Mover) progress(r *Record) {
 	m.Progress(done, int64(r.Total))
 }
 
+// advance ends a chunk whose data is durable: it pauses at point (a kill
+// there leaves the chunk done on the device but not in the record, so the
+// next run does it again), then records the new progress (a finished chunk
+// needs no journal) and reports it.
+func (m *Mover) advance(ctx context.Context, r *Record, point string, progress uint64) error {
+	m.pause(ctx, point)
+	r.Progress, r.JournalLen = progress, 0
+	if err := m.Log.Write(r); err != nil {
+		return err
+	}
+	m.progress(r)
+	return nil
+}
+
 // stopped returns ErrStopped (with the cause) once ctx has ended.
 func stopped(ctx context.Context, r *Record) error {
 	if ctx.Err() == nil {

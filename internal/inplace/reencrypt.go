@@ -61,12 +61,9 @@ func (m *Mover) reencrypt(ctx context.Context, r *Record) error {
 		if err := m.Map.Sync(); err != nil {
 			return fmt.Errorf("reencrypt: flush the new mapping: %w", err)
 		}
-		m.pause(ctx, PauseReencryptChunk)
-		r.Progress, r.JournalLen = e, 0
-		if err := m.Log.Write(r); err != nil {
+		if err := m.advance(ctx, r, PauseReencryptChunk, e); err != nil {
 			return err
 		}
-		m.progress(r)
 	}
 	return nil
 }
