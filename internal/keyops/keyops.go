@@ -9,6 +9,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"errors"
 	"fmt"
 	"hash"
 	"strings"
@@ -42,7 +43,7 @@ func Create(kg Keygen, store *keystore.Store, name string, enc caamc.Encryption,
 	if !force {
 		// Refuse before asking CAAM, so an existing name costs nothing.
 		if err := store.RefuseExisting(name); err != nil {
-			return nil, err
+			return nil, withForceHint(err)
 		}
 	}
 	black, blob, err := kg.Create(enc, spec)
@@ -52,7 +53,7 @@ func Create(kg Keygen, store *keystore.Store, name string, enc caamc.Encryption,
 	defer Wipe(black)
 	backup, err := store.Save(name, black, blob, force)
 	if err != nil {
-		return nil, err
+		return nil, withForceHint(err)
 	}
 	return &Created{
 		KeyPath: store.KeyPath(name), BlobPath: store.BlobPath(name),
@@ -79,9 +80,18 @@ func Import(kg Keygen, store *keystore.Store, blobPath, name string, force bool)
 	}
 	defer Wipe(black)
 	if err := store.SaveKey(name, black, force); err != nil {
-		return nil, err
+		return nil, withForceHint(err)
 	}
 	return &Created{KeyPath: store.KeyPath(name), KeyLen: len(black), BlobPath: blobPath, BlobLen: len(blob)}, nil
+}
+
+// withForceHint adds to a refusal of an existing key how the key commands
+// replace one.
+func withForceHint(err error) error {
+	if errors.Is(err, keystore.ErrExists) {
+		return fmt.Errorf("%w (use --force to replace it, keeping a dated copy of the old blob)", err)
+	}
+	return err
 }
 
 // Digest returns the hash constructor for a PBKDF2 digest name.

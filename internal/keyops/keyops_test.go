@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/pbkdf2"
@@ -88,8 +89,11 @@ func TestCreateRefusesBeforeAskingCAAM(t *testing.T) {
 	}
 	old, _ := st.LoadBlob("k")
 	_, err := Create(kg, st, "k", caamc.CCM, caamc.KeySpec{Size: 32}, false)
-	if !errors.Is(err, fail.ErrRefused) {
-		t.Fatalf("second create: %v, want refused", err)
+	if !errors.Is(err, fail.ErrRefused) || !errors.Is(err, keystore.ErrExists) {
+		t.Fatalf("second create: %v, want refused as existing", err)
+	}
+	if !strings.Contains(err.Error(), "use --force to replace it") {
+		t.Errorf("second create: %q does not say how to replace the key", err)
 	}
 	if len(kg.specs) != 1 {
 		t.Fatalf("CAAM asked %d times; an existing key must be refused first", len(kg.specs))

@@ -165,8 +165,9 @@ func refuseExisting(paths ...string) error {
 			return fmt.Errorf("check %s: %w", p, err)
 		}
 		if ok {
-			return fmt.Errorf("%w: %s %w; it is never overwritten (use --force to replace it, keeping a dated copy of the old blob)",
-				fail.ErrRefused, p, ErrExists)
+			// How to replace it is the caller's to say (key create
+			// --force; format and encrypt never replace a key).
+			return fmt.Errorf("%w: %s %w; it is never overwritten", fail.ErrRefused, p, ErrExists)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/caamcrypt/caamcrypt/internal/header"
@@ -80,4 +81,49 @@ func TestFormatSaveKeyRollbackRemovesRealFiles(t *testing.T) {
 		t.Errorf("the rollback touched another key: %v", err)
 	}
 	w.requireNothingLeft(t)
+}
+
+// format --save-key over key files that exist (another key, or the files a
+// killed run saved) is refused before the device is written, says how to
+// use that key instead, and format --key NAME then takes it.
+func TestFormatSaveKeyOverExistingFiles(t *testing.T) {
+	w := newWorld(t)
+	m, ks := w.managerWithKeyFiles()
+	if _, err := m.Format(context.Background(), FormatOptions{Device: w.disk("vdc", diskSize), Name: "data", Type: TypeCAAMCrypt, SaveKey: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(context.Background(), CloseOptions{Name: "data"}); err != nil {
+		t.Fatal(err)
+	}
+	blob, err := ks.LoadBlob("data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := w.disk("vdb", diskSize)
+	before := sum(t, dev)
+	_, err = m.Format(context.Background(), FormatOptions{Device: dev, Name: "data", Type: TypeCAAMCrypt, SaveKey: true})
+	if !errors.Is(err, keystore.ErrExists) || !strings.Contains(err.Error(), "give --key data") || strings.Contains(err.Error(), "--force") {
+		t.Fatalf("Format over existing key files = %v, want refused as existing, naming --key data and not --force", err)
+	}
+	if sum(t, dev) != before {
+		t.Fatal("the refused format wrote to the device")
+	}
+	if now, _ := ks.LoadBlob("data"); !bytes.Equal(now, blob) {
+		t.Fatal("the refused format changed the blob file")
+	}
+	if _, err := m.Format(context.Background(), FormatOptions{Device: dev, Name: "data", Type: TypeCAAMCrypt, Key: "data"}); err != nil {
+		t.Fatalf("format --key data: %v", err)
+	}
+	f, err := os.Open(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, _, err := header.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(h.Blob, blob) {
+		t.Error("format --key data did not put the volume on the saved key")
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/caamcrypt/caamcrypt/caamc"
 	"github.com/caamcrypt/caamcrypt/internal/fail"
 	"github.com/caamcrypt/caamcrypt/internal/header"
+	"github.com/caamcrypt/caamcrypt/internal/keystore"
 )
 
 // newHeader describes a new caamcrypt volume; the key's encryption and red
@@ -64,6 +65,12 @@ func (m *Manager) formatKey(u *undoStack, o *FormatOptions, enc caamc.Encryption
 	if keyName != "" {
 		if err := m.d.store.SaveNew(keyName, black, blob); err != nil {
 			wipe(black)
+			if errors.Is(err, keystore.ErrExists) {
+				// Also what a run killed after saving its key leaves;
+				// --key takes the saved key.
+				return nil, nil, "", fmt.Errorf("save key %q: %w: give --key %s to put the volume on that key, or another --name",
+					keyName, err, keyName)
+			}
 			return nil, nil, "", fmt.Errorf("save key %q: %w", keyName, err)
 		}
 		u.push(undoRemoveKeyFiles, func() error { return m.d.store.Remove(keyName) })
