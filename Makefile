@@ -22,7 +22,7 @@ GO_TAGS   ?= urfave_cli_no_docs
 
 # Debian packages the build, the tests and the QEMU rig need.
 DEB_PACKAGES := gcc make pkg-config libdevmapper-dev dmsetup keyutils e2fsprogs \
-	qemu-system-x86 qemu-system-arm linux-image-amd64 linux-headers-amd64 busybox-static \
+	qemu-system-x86 qemu-system-arm qemu-utils linux-image-amd64 linux-headers-amd64 busybox-static \
 	cpio udev kmod systemd shellcheck xz-utils \
 	gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross libc6-dev-arm64-cross qemu-user
 

@@ -94,6 +94,11 @@ func (m *Machine) Run(b Boot) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.cfg.DiskCache == VolatileCache {
+		if err := m.makeOverlays(bootDir); err != nil {
+			return nil, err
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), b.Timeout)
 	defer cancel()
@@ -110,11 +115,18 @@ func (m *Machine) Run(b Boot) (*Result, error) {
 		runErr = cmd.Wait()
 	}
 	wall := time.Since(start)
+	dropped := 0
+	if m.cfg.DiskCache == VolatileCache {
+		if dropped, err = m.commitOverlays(bootDir); err != nil {
+			return nil, fmt.Errorf("boot %d: %w", m.boots, err)
+		}
+	}
 
 	res := &Result{Flavour: m.cfg.Flavour, Boot: m.boots, Wall: wall}
 	res.TimedOut = ctx.Err() == context.DeadlineExceeded
 	if cut != nil {
 		res.PowerCut = cut.stop()
+		res.PowerCut.Dropped = dropped
 		if res.PowerCut.Cut {
 			runErr = nil // our own SIGKILL, not a QEMU failure
 		}
@@ -179,17 +191,20 @@ func (m *Machine) qemuArgs(b Boot, console, results string) ([]string, error) {
 		"-kernel", m.kernel, "-initrd", m.initrd, "-append", cmdline,
 		"-serial", "file:"+console)
 	args = append(args, spec.resultsDev(results)...)
-	cache := m.cfg.DiskCache
-	if cache == "" {
-		cache = "unsafe"
-	}
 	for i, d := range m.cfg.Disks {
 		throttle := ""
 		if d.BytesPerSec > 0 {
 			throttle = fmt.Sprintf(",throttling.bps-total=%d", d.BytesPerSec)
 		}
+		file, format, cache := m.DiskPath(d.Name), "raw", m.cfg.DiskCache
+		switch cache {
+		case "":
+			cache = "unsafe"
+		case VolatileCache:
+			file, format, cache = overlayPath(filepath.Dir(console), d.Name), "qcow2", "writeback"
+		}
 		args = append(args,
-			"-drive", fmt.Sprintf("file=%s,if=none,id=disk%d,format=raw,cache=%s%s", m.DiskPath(d.Name), i, cache, throttle),
+			"-drive", fmt.Sprintf("file=%s,if=none,id=disk%d,format=%s,cache=%s%s", file, i, format, cache, throttle),
 			"-device", fmt.Sprintf("virtio-blk-pci,drive=disk%d,serial=%s", i, d.Name))
 	}
 	return args, nil

@@ -10,6 +10,29 @@ import (
 	"time"
 )
 
+// powerCutDisks are the disks the power-cut tests cut under: one with a
+// volatile write cache that the cut empties (VolatileCache: unflushed
+// writes may be lost) and one that writes through (QEMU's own cache=unsafe:
+// every write QEMU accepted outlives the kill). Each is a disk a board may
+// have; a state either leaves is one caamcrypt must recover from.
+var powerCutDisks = []struct{ test, label, cache string }{
+	{"volatile", "volatile cache", VolatileCache},
+	{"writethrough", "write-through", "unsafe"},
+}
+
+// powerCutsPer is the number of cuts per operation: short, or 20 with
+// CAAMCRYPT_RELIABILITY=long; CAAMCRYPT_POWERCUTS=N sets it.
+func powerCutsPer(short int) int {
+	per := short
+	if os.Getenv("CAAMCRYPT_RELIABILITY") == "long" {
+		per = 20
+	}
+	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_POWERCUTS")); err == nil && n > 0 {
+		per = n
+	}
+	return per
+}
+
 // TestCrashPowerCuts pulls the plug on the whole guest (QEMU killed with
 // SIGKILL, see PowerCut for what that does and does not lose) at seeded
 // random moments during format, open, close, open --all and application
@@ -17,18 +40,19 @@ import (
 // (never "wrong key"), its file system is clean after journal recovery
 // (e2fsck -p, then -fn), and its marker file reads back. A format cut short
 // may instead be refused by name ("did not finish"). A cut that came after
-// the operation had already ended is logged and not counted.
-// Figures: @@RELIABILITY|power-cuts|<operation>|<cuts mid-operation>|<volumes lost>.
-// CAAMCRYPT_RELIABILITY=long: 20 cuts per operation; otherwise 1;
+// the operation had already ended is logged and not counted. It runs once
+// with each disk of powerCutDisks.
+// Figures: @@RELIABILITY|power-cuts|<operation>, <disk>|<cuts mid-operation>|<volumes lost>.
+// CAAMCRYPT_RELIABILITY=long: 20 cuts per operation and disk; otherwise 1;
 // CAAMCRYPT_POWERCUTS=N sets the number.
 func TestCrashPowerCuts(t *testing.T) {
-	per := 1
-	if os.Getenv("CAAMCRYPT_RELIABILITY") == "long" {
-		per = 20
+	per := powerCutsPer(1)
+	for _, d := range powerCutDisks {
+		t.Run(d.test, func(t *testing.T) { crashPowerCuts(t, per, d.label, d.cache) })
 	}
-	if n, err := strconv.Atoi(os.Getenv("CAAMCRYPT_POWERCUTS")); err == nil && n > 0 {
-		per = n
-	}
+}
+
+func crashPowerCuts(t *testing.T, per int, disk, cache string) {
 	rng := rand.New(rand.NewSource(20261130))
 	disks := []DiskSpec{{Name: "a", SizeMiB: 16}, {Name: "b", SizeMiB: 16}, {Name: "f", SizeMiB: 16}}
 	m0 := &Machine{cfg: Config{Disks: disks}}
@@ -41,6 +65,7 @@ func TestCrashPowerCuts(t *testing.T) {
 		Files:        map[string][]byte{"/etc/caamtab": []byte(tab), "/etc/pc.sh": []byte(pcLib)},
 		ExtraModules: []Module{CaamsimModule(t, "")},
 		Timeout:      5 * time.Minute,
+		DiskCache:    cache,
 	})
 	volRun(t, m, "", []volStep{
 		{"format-a", "caamcrypt format " + A + " --name pa --label pa --mount /mnt/a && echo marker-a > /mnt/a/m && caamcrypt close pa", 0},
@@ -59,7 +84,7 @@ func TestCrashPowerCuts(t *testing.T) {
 			"for i in $(seq 1 40); do dd if=/dev/urandom of=/mnt/a/w$((i % 5)) bs=16k count=8 2>/dev/null; echo $i >> /mnt/a/log; sync; done", 4 * time.Second},
 	}
 	cuts, lost := map[string]int{}, map[string]int{}
-	late := 0
+	late, dropping := 0, 0
 	checkRun := ". /etc/pc.sh\ncheck " + A + " pa marker-a; check " + B + " pb marker-b; check " + F + " pf -"
 	judge := func(res *Result, after string) {
 		out := volOut(res, "check")
@@ -97,7 +122,10 @@ func TestCrashPowerCuts(t *testing.T) {
 				}
 				if !pc.Ended {
 					cuts[op.name]++
-					t.Logf("power cut %s #%d at +%s, mid-operation", op.name, i, pc.Elapsed.Round(time.Millisecond))
+					if pc.Dropped > 0 {
+						dropping++
+					}
+					t.Logf("power cut %s #%d at +%s, mid-operation (clusters of unflushed writes dropped: %d)", op.name, i, pc.Elapsed.Round(time.Millisecond), pc.Dropped)
 					break
 				}
 				late++
@@ -111,9 +139,9 @@ func TestCrashPowerCuts(t *testing.T) {
 	}
 	judge(m.Boot(Boot{Steps: []Step{{Name: "check", Run: checkRun}}}), prev)
 	for _, op := range ops {
-		reliabilityLine("power-cuts", op.name, cuts[op.name], lost[op.name])
+		reliabilityLine("power-cuts", op.name+", "+disk, cuts[op.name], lost[op.name])
 	}
-	t.Logf("power cuts: %v mid-operation, %d too late, volumes lost %v", cuts, late, lost)
+	t.Logf("power cuts (%s): %v mid-operation (%d dropped unflushed writes), %d too late, volumes lost %v", disk, cuts, dropping, late, lost)
 }
 
 // pcVerdict judges one volume's line of the check step: "" when it is fine.
@@ -168,40 +196,50 @@ check() {
 `
 
 // TestCrashPowerCutCacheModes measures what a QEMU kill loses with each disk
-// cache mode: the guest writes one marker with O_DIRECT (it reaches the
-// virtio disk, no flush follows) and another through its page cache
-// (never written back), then QEMU is killed. The host then reads the raw
-// disk. Expected in every mode: the O_DIRECT marker survives (QEMU handed
-// it to the host, which did not crash), the page-cache one is lost; a
-// mode where the unflushed O_DIRECT write vanished would model a volatile
-// disk cache, and the test reports it. Short run: unsafe and none; long: all five.
+// cache mode: the guest writes a marker with O_DIRECT and flushes it, then
+// another with O_DIRECT (it reaches the virtio disk, no flush follows) and
+// a third through its page cache (never written back), 1 MiB apart, then
+// QEMU is killed. The host then reads the raw disk. Expected with QEMU's
+// own modes: the two O_DIRECT markers survive (QEMU handed them to the
+// host, which did not crash), the page-cache one is lost. With the rig's
+// VolatileCache the unflushed O_DIRECT marker must be lost too and the
+// flushed one kept: a disk whose cache a power cut empties. Short run:
+// unsafe, none and volatile; long: QEMU's five and volatile.
 func TestCrashPowerCutCacheModes(t *testing.T) {
-	modes := []string{"unsafe", "none"}
+	modes := []string{"unsafe", "none", VolatileCache}
 	if os.Getenv("CAAMCRYPT_RELIABILITY") == "long" {
-		modes = []string{"unsafe", "writeback", "none", "writethrough", "directsync"}
+		modes = []string{"unsafe", "writeback", "none", "writethrough", "directsync", VolatileCache}
 	}
 	for _, mode := range modes {
 		m := New(t, Config{Flavour: NoUdev, Disks: []DiskSpec{{Name: "d", SizeMiB: 8}}, DiskCache: mode})
 		D := m.GuestDevice("d")
-		direct := "direct-" + mode + "-" + fmt.Sprint(time.Now().UnixNano())
-		cached := "cached-" + mode + "-" + fmt.Sprint(time.Now().UnixNano())
+		stamp := fmt.Sprint(time.Now().UnixNano())
+		flushed, direct, cached := "flushed-"+mode+"-"+stamp, "direct-"+mode+"-"+stamp, "cached-"+mode+"-"+stamp
 		// The shell holds the device open (fd 3), so dd's close is not the
 		// last one, which would write the device's dirty pages back.
-		run := fmt.Sprintf("printf '%%-4096s' %[1]s > /tmp/a && dd if=/tmp/a of=%[2]s bs=4096 seek=10 oflag=direct conv=notrunc 2>/dev/null && "+
-			"exec 3<>%[2]s && printf '%%-4096s' %[3]s > /tmp/b && dd if=/tmp/b of=%[2]s bs=4096 seek=20 conv=notrunc 2>/dev/null && echo written && sleep 60", direct, D, cached)
+		run := fmt.Sprintf("printf '%%-4096s' %[1]s > /tmp/f && dd if=/tmp/f of=%[4]s bs=4096 seek=256 oflag=direct conv=notrunc,fsync 2>/dev/null && "+
+			"printf '%%-4096s' %[2]s > /tmp/a && dd if=/tmp/a of=%[4]s bs=4096 seek=512 oflag=direct conv=notrunc 2>/dev/null && "+
+			"exec 3<>%[4]s && printf '%%-4096s' %[3]s > /tmp/b && dd if=/tmp/b of=%[4]s bs=4096 seek=768 conv=notrunc 2>/dev/null && echo written && sleep 60",
+			flushed, direct, cached, D)
 		res := m.Boot(Boot{Steps: []Step{{Name: "write", Run: run}}, PowerCut: &PowerCut{Step: "write", After: 3 * time.Second}})
 		if res.PowerCut == nil || !res.PowerCut.Cut || res.PowerCut.Ended || !strings.Contains(volOut(res, "write"), "written") {
 			t.Fatalf("cache=%s: the cut did not land after the writes: %+v\n%s", mode, res.PowerCut, res.ConsoleTail(20))
 		}
-		raw := m.RawDisk(t, "d")
-		gotDirect := strings.Contains(string(raw), direct)
-		gotCached := strings.Contains(string(raw), cached)
-		t.Logf("cache=%-12s QEMU killed: unflushed O_DIRECT write survived=%v, page-cache write survived=%v", mode, gotDirect, gotCached)
-		if !gotDirect {
-			t.Logf("cache=%s drops unflushed writes on a kill: it would model a volatile disk cache", mode)
+		raw := string(m.RawDisk(t, "d"))
+		gotFlushed, gotDirect, gotCached := strings.Contains(raw, flushed), strings.Contains(raw, direct), strings.Contains(raw, cached)
+		t.Logf("cache=%-12s QEMU killed: flushed O_DIRECT write survived=%v, unflushed O_DIRECT write survived=%v, page-cache write survived=%v (clusters dropped: %d)",
+			mode, gotFlushed, gotDirect, gotCached, res.PowerCut.Dropped)
+		if !gotFlushed {
+			t.Errorf("cache=%s: a flushed write was lost", mode)
 		}
 		if gotCached {
 			t.Errorf("cache=%s: a write left in the guest's page cache survived a kill: the cut did not cut", mode)
+		}
+		switch {
+		case mode == VolatileCache && (gotDirect || res.PowerCut.Dropped == 0):
+			t.Errorf("cache=%s: the unflushed O_DIRECT write survived the kill (or was not counted as dropped: %d): the cache is not volatile", mode, res.PowerCut.Dropped)
+		case mode != VolatileCache && !gotDirect:
+			t.Logf("cache=%s drops unflushed writes on a kill: it would model a volatile disk cache", mode)
 		}
 	}
 }

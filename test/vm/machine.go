@@ -50,7 +50,9 @@ type Config struct {
 	CPUModel string
 	// DiskCache is QEMU's cache mode for every disk; default "unsafe"
 	// (guest flushes ignored: the rig's disks are scratch files). See
-	// powercut.go for what a mode changes when QEMU is killed.
+	// powercut.go for what a mode changes when QEMU is killed, and
+	// VolatileCache (volatile.go) for disks whose unflushed writes a
+	// kill may lose.
 	DiskCache string
 	// Logf receives progress and timing lines; New sets it to t.Logf.
 	Logf func(format string, args ...any)

@@ -13,14 +13,16 @@ import (
 // power cut of the board.
 //
 // What reaches the disk: QEMU's raw disks write to the host's page cache
-// with every cache mode but a volatile one of the host's own disk, and the
-// host does not crash, so every write the guest kernel submitted to the
-// virtio disk before the kill survives, flushed or not. A QEMU kill thus
-// loses what the guest had not yet written out (its page cache, writes
-// still in its block layer) but never reorders or drops writes the disk had
-// accepted: it models a crash of the board's software, with a disk that
-// writes through. Dropping unflushed writes is modelled by the
-// dm-log-writes crash-state replay instead (crash_test.go).
+// with every QEMU cache mode, and the host does not crash, so every write
+// the guest kernel submitted to the virtio disk before the kill survives,
+// flushed or not. A QEMU kill thus loses what the guest had not yet written
+// out (its page cache, writes still in its block layer) but never drops
+// writes the disk had accepted: a crash of the board's software over a
+// disk that writes through. With Config.DiskCache VolatileCache
+// (volatile.go) the kill also drops unflushed writes to clusters first
+// written since the last flush, as a disk's volatile cache would; dropping
+// any subset of them, reordered, is the dm-log-writes crash-state replay's
+// (crash_test.go).
 type PowerCut struct {
 	Step  string        // name of the step during which to cut
 	After time.Duration // delay after the step began
@@ -32,6 +34,10 @@ type PowerCutReport struct {
 	Began   bool          // the step had begun when the cut came
 	Ended   bool          // the step had already ended: the cut came too late
 	Elapsed time.Duration // from the step's begin marker to the kill
+	// Dropped, with Config.DiskCache VolatileCache, is how many clusters
+	// (64 KiB) of written data no table in the overlays refers to after
+	// the kill: writes the cut lost (volatile.go).
+	Dropped int
 }
 
 type cutWatch struct {
