@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caamcrypt/caamcrypt/internal/header"
 	"github.com/caamcrypt/caamcrypt/internal/keystore"
 )
 
@@ -38,16 +37,7 @@ func TestFormatSaveKeyWritesRealFiles(t *testing.T) {
 	if _, err := ks.LoadKey("data"); err != nil {
 		t.Fatalf("black key file: %v", err)
 	}
-	f, err := os.Open(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, _, err := header.Read(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(h.Blob, blob) {
+	if h, _ := readHdr(t, dev); !bytes.Equal(h.Blob, blob) {
 		t.Error("the saved blob differs from the header's")
 	}
 	for p, want := range map[string]os.FileMode{ks.KeyPath("data"): keystore.KeyMode, ks.BlobPath("data"): keystore.BlobMode} {
@@ -114,16 +104,7 @@ func TestFormatSaveKeyOverExistingFiles(t *testing.T) {
 	if _, err := m.Format(context.Background(), FormatOptions{Device: dev, Name: "data", Type: TypeCAAMCrypt, Key: "data"}); err != nil {
 		t.Fatalf("format --key data: %v", err)
 	}
-	f, err := os.Open(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, _, err := header.Read(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(h.Blob, blob) {
+	if h, _ := readHdr(t, dev); !bytes.Equal(h.Blob, blob) {
 		t.Error("format --key data did not put the volume on the saved key")
 	}
 }
