@@ -2,7 +2,6 @@ package vm
 
 import (
 	"fmt"
-	"math/rand"
 	"os"
 	"strconv"
 	"strings"
@@ -53,7 +52,6 @@ func TestCrashPowerCuts(t *testing.T) {
 }
 
 func crashPowerCuts(t *testing.T, per int, disk, cache string) {
-	rng := rand.New(rand.NewSource(20261130))
 	disks := []DiskSpec{{Name: "a", SizeMiB: 16}, {Name: "b", SizeMiB: 16}, {Name: "f", SizeMiB: 16}}
 	m0 := &Machine{cfg: Config{Disks: disks}}
 	A, B, F := m0.GuestDevice("a"), m0.GuestDevice("b"), m0.GuestDevice("f")
@@ -72,10 +70,7 @@ func crashPowerCuts(t *testing.T, per int, disk, cache string) {
 		{"format-b", "caamcrypt format " + B + " --name pb --label pb --mount /mnt/b && echo marker-b > /mnt/b/m && caamcrypt close pb", 0},
 		{"format-f", "caamcrypt format " + F + " --name pf --label pf && caamcrypt close pf", 0},
 	})
-	ops := []struct {
-		name, prep, run string
-		window          time.Duration // cut at a random moment in [0, window)
-	}{
+	ops := []pcOp{
 		{"format", "", "caamcrypt format " + F + " --force --name pf --label pf && caamcrypt close pf", 5 * time.Second},
 		{"open", "", "caamcrypt open " + A + " --name pa --mount /mnt/a", 2 * time.Second},
 		{"close", "caamcrypt open " + A + " --name pa --mount /mnt/a && dd if=/dev/urandom of=/mnt/a/c bs=64k count=4 2>/dev/null", "caamcrypt close pa", 1500 * time.Millisecond},
@@ -83,65 +78,18 @@ func crashPowerCuts(t *testing.T, per int, disk, cache string) {
 		{"app-writes", "caamcrypt open " + A + " --name pa --mount /mnt/a",
 			"for i in $(seq 1 40); do dd if=/dev/urandom of=/mnt/a/w$((i % 5)) bs=16k count=8 2>/dev/null; echo $i >> /mnt/a/log; sync; done", 4 * time.Second},
 	}
-	cuts, lost := map[string]int{}, map[string]int{}
-	late, dropping := 0, 0
-	checkRun := ". /etc/pc.sh\ncheck " + A + " pa marker-a; check " + B + " pb marker-b; check " + F + " pf -"
-	judge := func(res *Result, after string) {
-		out := volOut(res, "check")
-		for _, vol := range []string{"pa", "pb", "pf"} {
-			if why := pcVerdict(out, vol); why != "" {
-				lost[after]++
-				t.Errorf("after a power cut during %s: volume %s lost: %s\n%s", after, vol, why, out)
+	pcRun{
+		m: m, seed: 20261130, group: "power-cuts", disk: disk, ops: ops,
+		check: ". /etc/pc.sh\ncheck " + A + " pa marker-a; check " + B + " pb marker-b; check " + F + " pf -",
+		judge: func(out, _ string) (bad []string) {
+			for _, vol := range []string{"pa", "pb", "pf"} {
+				if why := pcVerdict(out, vol); why != "" {
+					bad = append(bad, "volume "+vol+" lost: "+why)
+				}
 			}
-		}
-	}
-	// Each boot first checks the volumes the previous cut left, then
-	// prepares and runs the next operation and is cut during it.
-	// A cut that comes after the operation ended is not counted: the
-	// window shrinks to 90% of the operation's duration as measured by
-	// the guest, and the cut is retried (at most 3 tries per counted cut).
-	prev := ""
-	for i := 0; i < per; i++ {
-		for k := range ops {
-			op := &ops[k]
-			for try := 0; try < 3; try++ {
-				delay := time.Duration(rng.Int63n(int64(op.window)))
-				steps := []Step{{Name: "check", Run: checkRun}}
-				if op.prep != "" {
-					steps = append(steps, Step{Name: "prep", Run: op.prep, MayFail: true})
-				}
-				steps = append(steps, Step{Name: "op", Run: op.run, MayFail: true}, Step{Name: "idle", Run: "sleep 60"})
-				res := m.Boot(Boot{Steps: steps, Timeout: 5 * time.Minute, PowerCut: &PowerCut{Step: "op", After: delay}})
-				if prev != "" {
-					judge(res, prev)
-				}
-				prev = op.name
-				pc := res.PowerCut
-				if pc == nil || !pc.Cut || !pc.Began {
-					t.Fatalf("power cut during %s did not happen; console:\n%s", op.name, res.ConsoleTail(30))
-				}
-				if !pc.Ended {
-					cuts[op.name]++
-					if pc.Dropped > 0 {
-						dropping++
-					}
-					t.Logf("power cut %s #%d at +%s, mid-operation (clusters of unflushed writes dropped: %d)", op.name, i, pc.Elapsed.Round(time.Millisecond), pc.Dropped)
-					break
-				}
-				late++
-				if s := res.Step("op"); s != nil && s.Done && s.Duration > 0 {
-					op.window = s.Duration * 9 / 10
-				}
-				t.Logf("power cut %s #%d at +%s came after the operation ended (not counted; window now %s)",
-					op.name, i, pc.Elapsed.Round(time.Millisecond), op.window.Round(time.Millisecond))
-			}
-		}
-	}
-	judge(m.Boot(Boot{Steps: []Step{{Name: "check", Run: checkRun}}}), prev)
-	for _, op := range ops {
-		reliabilityLine("power-cuts", op.name+", "+disk, cuts[op.name], lost[op.name])
-	}
-	t.Logf("power cuts (%s): %v mid-operation (%d dropped unflushed writes), %d too late, volumes lost %v", disk, cuts, dropping, late, lost)
+			return bad
+		},
+	}.run(t, per)
 }
 
 // pcVerdict judges one volume's line of the check step: "" when it is fine.
