@@ -276,16 +276,22 @@ func (l *Log) Start(r *Record) error {
 	return l.Write(r)
 }
 
-// Clear zeroes both slots and syncs: the transition is over.
+// Clear zeroes both slots: the transition is over. The slot with the
+// older record goes first and is flushed before the newest is touched:
+// zeroed the other way round (or both in one flush, which a disk may
+// reorder or half keep), a crash could leave the older record alone, and a
+// resume would redo a step whose source the finish has already overwritten
+// (encrypt's last chunk reads the area the header now holds). This way a
+// crash leaves the newest record, whose finish is safe to repeat, or none.
 func (l *Log) Clear() error {
 	z := AlignedBuf(SlotSize)
-	for i := 0; i < 2; i++ {
+	for _, i := range []int{l.next, 1 - l.next} { // l.next: the older slot
 		if _, err := l.dev.WriteAt(z, l.base+int64(i)*SlotStride); err != nil {
 			return fmt.Errorf("clear transition record: %w", err)
 		}
-	}
-	if err := l.dev.Sync(); err != nil {
-		return fmt.Errorf("sync cleared transition record: %w", err)
+		if err := l.dev.Sync(); err != nil {
+			return fmt.Errorf("sync cleared transition record: %w", err)
+		}
 	}
 	return nil
 }

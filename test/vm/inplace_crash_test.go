@@ -52,7 +52,8 @@ import (
 // CAAMCRYPT_RELIABILITY=long: every distinct flush-point state and 40
 // sampled ones per operation. CAAMCRYPT_INPLACE_STATES=N sets the states
 // checked per operation, CAAMCRYPT_CRASH_SAMPLES the sampled ones
-// considered, CAAMCRYPT_CRASH_SEED the seed.
+// considered, CAAMCRYPT_CRASH_SEED the seed, CAAMCRYPT_INPLACE_ONLY=OP
+// checks only OP's states (to study one operation).
 func TestInplaceCrashStates(t *testing.T) {
 	long := os.Getenv("CAAMCRYPT_RELIABILITY") == "long"
 	perOp, samples := 4, 8
@@ -61,6 +62,7 @@ func TestInplaceCrashStates(t *testing.T) {
 	}
 	perOp = crashKnob("CAAMCRYPT_INPLACE_STATES", perOp, 0)
 	samples = crashKnob("CAAMCRYPT_CRASH_SAMPLES", samples, 0)
+	only := os.Getenv("CAAMCRYPT_INPLACE_ONLY") // check one operation's states (all are recorded)
 	seed := crashSeed()
 	start := time.Now()
 	bin := MustBuildGo(t, "./cmd/caamcrypt")
@@ -172,6 +174,9 @@ func TestInplaceCrashStates(t *testing.T) {
 		w, f := logV.Writes(s, e)
 		distinct[op.name] = len(seen)
 		t.Logf("%s: %d writes, %d durable points, %d distinct crash states (%d in the middle)", op.name, w, f, len(seen), len(mid))
+		if only != "" && op.name != only {
+			continue
+		}
 		n := perOp
 		if op.name == ipCopy.name && len(ops) > 1 {
 			n = 2 // the harness's own row, when the real ones run too
