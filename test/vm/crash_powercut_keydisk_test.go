@@ -86,14 +86,7 @@ func kdVerdict(out string, plainChanged bool) (bad []string) {
 			lines[name] = fields
 		}
 	}
-	field := func(line, key string) string {
-		for _, f := range strings.Fields(line) {
-			if v, ok := strings.CutPrefix(f, key+"="); ok {
-				return v
-			}
-		}
-		return ""
-	}
+	field := ipField // KEY=VALUE fields of a line
 	keyfs, ok := lines["keyfs"]
 	if !ok {
 		return []string{"no check of the key file system"}

@@ -34,11 +34,20 @@ func overlayPath(bootDir, name string) string {
 	return filepath.Join(bootDir, "disk-"+name+".qcow2")
 }
 
-// makeOverlays creates this boot's overlay of every disk.
-func (m *Machine) makeOverlays(bootDir string) error {
+// qemuImg finds qemu-img (CAAMCRYPT_VM_QEMU_IMG overrides it).
+func qemuImg() (string, error) {
 	img, err := lookPathEnv("CAAMCRYPT_VM_QEMU_IMG", "qemu-img")
 	if err != nil {
-		return fmt.Errorf("DiskCache %q needs qemu-img (Debian: qemu-utils): %w", VolatileCache, err)
+		return "", fmt.Errorf("DiskCache %q needs qemu-img (Debian: qemu-utils): %w", VolatileCache, err)
+	}
+	return img, nil
+}
+
+// makeOverlays creates this boot's overlay of every disk.
+func (m *Machine) makeOverlays(bootDir string) error {
+	img, err := qemuImg()
+	if err != nil {
+		return err
 	}
 	for _, d := range m.cfg.Disks {
 		if _, err := runQEMUImg(img, "create", "-q", "-f", "qcow2", "-o", fmt.Sprintf("cluster_size=%d", overlayCluster),
@@ -59,7 +68,7 @@ const overlayCluster = 64 << 10
 // It returns the clusters of data the overlays hold that no table refers
 // to: the writes a kill lost (0 after a clean power-off).
 func (m *Machine) commitOverlays(bootDir string) (dropped int, err error) {
-	img, err := lookPathEnv("CAAMCRYPT_VM_QEMU_IMG", "qemu-img")
+	img, err := qemuImg()
 	if err != nil {
 		return 0, err
 	}
